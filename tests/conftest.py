@@ -1,0 +1,55 @@
+"""Test isolation: never touch the network, the user's Hugging Face cache or ./outputs.
+
+The environment is set at import, before any test module imports huggingface_hub (which reads
+these variables once).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_SANDBOX = Path(tempfile.mkdtemp(prefix="studio-tests-"))
+os.environ["HF_HOME"] = str(_SANDBOX / "hf")
+os.environ["HF_HUB_CACHE"] = str(_SANDBOX / "hf" / "hub")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["STUDIO_OUTPUTS"] = str(_SANDBOX / "outputs")
+os.environ["STUDIO_DEVICE"] = "cpu"
+os.environ.pop("STUDIO_AUTO_FETCH", None)
+os.environ.pop("SPACE_ID", None)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_SANDBOX, ignore_errors=True)
+
+
+@pytest.fixture
+def hub_cache() -> Path:
+    """The (sandboxed) Hugging Face hub cache folder."""
+    path = Path(os.environ["HF_HUB_CACHE"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def studio_env(**extra: str) -> dict[str, str]:
+    """Environment for a studio subprocess: the sandbox above plus ``extra``."""
+    env = dict(os.environ)
+    env.update(extra)
+    env["PYTHONPATH"] = str(ROOT)
+    return env
