@@ -1,0 +1,82 @@
+"""Headless entry point: ``python cli.py <command> ...``.
+
+Commands: ``models`` (every backend and its status), ``fetch ID...`` (download just the files a
+backend needs), and one command per task. A task's command lives in its own module, listed in
+``COMMAND_MODULES``, whose ``register(subparsers)`` adds a parser with ``handler(registry, args)
+-> exit code`` as its default. Errors a user can fix are printed as one sentence, exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Sequence
+
+from pipelines.catalog import build_registry
+from pipelines.errors import StudioError
+from pipelines.registry import STATUS_HEADERS, Registry, status_rows
+
+# Modules whose register(subparsers) adds a task command (animate, talk, style, upscale, ...).
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def cmd_models(registry: Registry, args: argparse.Namespace) -> int:
+    rows = status_rows(registry)
+    if args.json:
+        print(json.dumps([dict(zip(STATUS_HEADERS, row, strict=True)) for row in rows], indent=2))
+    else:
+        print(format_table(STATUS_HEADERS, rows))
+    return 0
+
+
+def cmd_fetch(registry: Registry, args: argparse.Namespace) -> int:
+    ids = [spec.id for spec in registry if spec.needs_weights] if args.all else args.ids
+    if not ids:
+        raise StudioError("Name at least one backend id to fetch (see `python cli.py models`).")
+    for spec_id in ids:
+        folder = registry.fetch(spec_id)
+        print(f"{spec_id}: {folder if folder else 'weight-free, nothing to fetch'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cli.py", description="Spacetime Studio, headless")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    models = sub.add_parser("models", help="list every backend with its disk and memory status")
+    models.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    models.set_defaults(handler=cmd_models)
+
+    fetch = sub.add_parser("fetch", help="download the files a backend needs (Hugging Face cache)")
+    fetch.add_argument("ids", nargs="*", metavar="ID", help="backend ids, as `models` lists them")
+    fetch.add_argument("--all", action="store_true", help="every backend that has weights")
+    fetch.set_defaults(handler=cmd_fetch)
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, registry: Registry | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(registry or build_registry(), args)
+    except StudioError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Run folders: complete only with a manifest; a failed job leaves nothing that looks done."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipelines.catalog import build_registry
+from pipelines.manifest import is_complete, list_runs, start_run, write_json_atomic
+
+
+def test_successful_run_writes_a_full_manifest(tmp_path):
+    spec = build_registry().get("metrics.clip-vit-b32")
+    with start_run("style", spec=spec, params={"strength": 0.8}, seed=7, root=tmp_path) as run:
+        with run.stage("decode"):
+            out = run.file("frames/out.png")
+            out.write_bytes(b"png")
+        run.add_output("image", out)
+        run.device, run.dtype = "cpu", "float32"
+        assert not is_complete(run.path)  # not complete while the job runs
+    manifest = json.loads(run.manifest_path.read_text())
+    assert manifest["status"] == "complete"
+    assert manifest["spec_id"] == "metrics.clip-vit-b32"
+    assert manifest["repo_id"] == "openai/clip-vit-base-patch32"
+    assert manifest["parameters"] == {"strength": 0.8} and manifest["seed"] == 7
+    assert manifest["outputs"] == {"image": "frames/out.png"}
+    assert set(manifest["timings_seconds"]) == {"decode"}
+    assert manifest["memory"]["peak_rss_bytes"] >= manifest["memory"]["start_rss_bytes"] > 0
+    for lib in ("torch", "diffusers", "transformers", "gradio"):
+        assert manifest["versions"][lib]
+    assert manifest["device"] == "cpu"
+    assert list_runs("style", root=tmp_path) == [run.path]
+
+
+def test_failed_run_leaves_no_folder(tmp_path):
+    with pytest.raises(RuntimeError), start_run("style", root=tmp_path) as run:
+        run.file("half.mp4").write_bytes(b"half")
+        raise RuntimeError("decoder crashed")
+    assert not run.path.exists()
+    assert list_runs(root=tmp_path) == []
+
+
+def test_output_names_cannot_leave_the_run_folder(tmp_path):
+    with start_run("style", root=tmp_path) as run, pytest.raises(ValueError, match="leaves"):
+        run.file("../../escape.txt")
+
+
+def test_atomic_json_write_replaces_whole_files(tmp_path):
+    target = tmp_path / "m.json"
+    write_json_atomic(target, {"a": 1})
+    with pytest.raises(TypeError):
+        write_json_atomic(target, {"b": object.__new__(type("X", (), {"__str__": None}))})
+    assert json.loads(target.read_text()) == {"a": 1}  # the failed write changed nothing
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]  # and left no temp file
