@@ -34,10 +34,18 @@ def test_successful_run_writes_a_full_manifest(tmp_path):
 
 
 def test_failed_run_leaves_no_folder(tmp_path):
-    with pytest.raises(RuntimeError), start_run("style", root=tmp_path) as run:
-        run.file("half.mp4").write_bytes(b"half")
-        raise RuntimeError("decoder crashed")
-    assert not run.path.exists()
+    started = []
+
+    def job():
+        with start_run("style", root=tmp_path) as run:
+            started.append(run.path)
+            run.file("half.mp4").write_bytes(b"half")
+            raise RuntimeError("decoder crashed")
+
+    with pytest.raises(RuntimeError):
+        job()
+    assert started
+    assert not started[0].exists()
     assert list_runs(root=tmp_path) == []
 
 

@@ -1,0 +1,93 @@
+"""Models tab: every registered backend, what is on disk and in memory, and controls for both."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from pipelines.registry import GIB, STATUS_HEADERS, Registry, status_rows
+from tabs.common import ACCELERATOR, ACCELERATOR_CONCURRENCY, gpu, ui_text, user_errors
+
+TITLE = "Models"
+TASK = None
+
+
+def cache_summary(registry: Registry) -> str:
+    stats = registry.stats()
+    budget = stats["budget_bytes"]
+    budget_text = f"{budget / GIB:.1f} GB" if budget else "free device memory"
+    lines = [
+        f"**Memory budget:** {budget_text}, headroom {stats['headroom_bytes'] / GIB:.1f} GB; "
+        f"evictions so far: {stats['evictions']}.",
+    ]
+    for e in stats["entries"]:
+        pin = ", running a job" if e["pinned"] else ""
+        lines.append(
+            f"- `{e['id']}` on {e['device']} ({e['dtype']}), {e['bytes'] / 1e6:.1f} MB, "
+            f"loaded in {e['load_seconds']} s, idle {e['idle_seconds']} s{pin}"
+        )
+    if not stats["entries"]:
+        lines.append("- nothing is loaded")
+    return "\n".join(lines)
+
+
+def build(registry: Registry) -> None:
+    gr.Markdown(ui_text("models"))
+    table = gr.Dataframe(
+        headers=list(STATUS_HEADERS),
+        value=status_rows(registry),
+        interactive=False,
+        wrap=True,
+        label="Registered backends",
+    )
+    ids = [spec.id for spec in registry]
+    with gr.Row():
+        spec_id = gr.Dropdown(ids, value=ids[0] if ids else None, label="Backend", scale=3)
+        refresh = gr.Button("Refresh", scale=1)
+        fetch = gr.Button("Fetch weights", scale=1)
+        load = gr.Button("Load", variant="primary", scale=1)
+        unload = gr.Button("Unload", scale=1)
+        free_all = gr.Button("Free all", variant="stop", scale=1)
+    message = gr.Markdown()
+    summary = gr.Markdown(cache_summary(registry))
+
+    def snapshot(note: str = ""):
+        return status_rows(registry), note, cache_summary(registry)
+
+    @user_errors
+    def do_refresh():
+        return snapshot()
+
+    @user_errors
+    def do_fetch(chosen: str):
+        folder = registry.fetch(chosen)
+        where = f" into `{folder}`" if folder else " (weight-free: nothing to download)"
+        return snapshot(f"Fetched `{chosen}`{where}.")
+
+    @gpu()
+    @user_errors
+    def do_load(chosen: str):
+        registry.load(chosen)
+        return snapshot(f"Loaded `{chosen}`.")
+
+    @user_errors
+    def do_unload(chosen: str):
+        count = registry.unload(chosen)
+        return snapshot(f"Unloaded `{chosen}`." if count else f"`{chosen}` was not loaded.")
+
+    @user_errors
+    def do_free_all():
+        return snapshot(f"Freed {registry.unload_all()} loaded backend(s).")
+
+    outputs = [table, message, summary]
+    refresh.click(do_refresh, None, outputs, api_name="models_status")
+    fetch.click(do_fetch, spec_id, outputs, api_name="models_fetch", concurrency_limit=2)
+    load.click(
+        do_load,
+        spec_id,
+        outputs,
+        api_name="models_load",
+        concurrency_id=ACCELERATOR,
+        concurrency_limit=ACCELERATOR_CONCURRENCY,
+    )
+    unload.click(do_unload, spec_id, outputs, api_name="models_unload")
+    free_all.click(do_free_all, None, outputs, api_name="models_free_all")
