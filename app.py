@@ -41,8 +41,13 @@ def build_app(registry: Registry | None = None) -> gr.Blocks:
         gr.Markdown(ui_text("header"))
         with gr.Tabs():
             for tab in TABS:
-                with gr.Tab(tab.TITLE, id=tab.__name__.rsplit(".", 1)[-1]):
-                    tab.build(registry)
+                with gr.Tab(tab.TITLE, id=tab.__name__.rsplit(".", 1)[-1]) as page:
+                    on_select = tab.build(registry)
+                if on_select is not None:  # a tab may ask to refresh itself when opened
+                    handler, outputs = on_select
+                    page.select(
+                        handler, None, outputs, show_progress="hidden", api_visibility="private"
+                    )
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=2)
     demo.registry = registry  # the app's registry, for tests and embedding
     return demo

@@ -30,7 +30,8 @@ def cache_summary(registry: Registry) -> str:
     return "\n".join(lines)
 
 
-def build(registry: Registry) -> None:
+def build(registry: Registry):
+    """Lay out the tab; returns the (handler, outputs) that refresh it when it is opened."""
     gr.Markdown(ui_text("models"))
     table = gr.Dataframe(
         headers=list(STATUS_HEADERS),
@@ -79,8 +80,10 @@ def build(registry: Registry) -> None:
         return snapshot(f"Freed {registry.unload_all()} loaded backend(s).")
 
     outputs = [table, message, summary]
-    refresh.click(do_refresh, None, outputs, api_name="models_status")
-    fetch.click(do_fetch, spec_id, outputs, api_name="models_fetch", concurrency_limit=2)
+    # Progress shows on the message line only, so an error toast never blanks the table.
+    quiet = {"show_progress_on": [message]}
+    refresh.click(do_refresh, None, outputs, api_name="models_status", **quiet)
+    fetch.click(do_fetch, spec_id, outputs, api_name="models_fetch", concurrency_limit=2, **quiet)
     load.click(
         do_load,
         spec_id,
@@ -88,6 +91,8 @@ def build(registry: Registry) -> None:
         api_name="models_load",
         concurrency_id=ACCELERATOR,
         concurrency_limit=ACCELERATOR_CONCURRENCY,
+        **quiet,
     )
-    unload.click(do_unload, spec_id, outputs, api_name="models_unload")
-    free_all.click(do_free_all, None, outputs, api_name="models_free_all")
+    unload.click(do_unload, spec_id, outputs, api_name="models_unload", **quiet)
+    free_all.click(do_free_all, None, outputs, api_name="models_free_all", **quiet)
+    return do_refresh, outputs
