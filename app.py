@@ -18,7 +18,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr
 
 from pipelines.errors import StudioError
-from pipelines.manifest import outputs_dir
+from pipelines.manifest import cleanup_runs, outputs_dir, run_max_age_hours
 from pipelines.media import get_limits
 from pipelines.registry import Registry
 from tabs import TABS
@@ -37,7 +37,8 @@ def build_app(registry: Registry | None = None) -> gr.Blocks:
         from pipelines.catalog import build_registry
 
         registry = build_registry()
-    with gr.Blocks(title="Spacetime Studio") as demo:
+    # Gradio's own upload/temp cache: swept hourly, files older than a day removed.
+    with gr.Blocks(title="Spacetime Studio", delete_cache=(3600, 86400)) as demo:
         gr.Markdown(ui_text("header"))
         with gr.Tabs():
             for tab in TABS:
@@ -104,6 +105,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(warning, file=sys.stderr)
     outputs = outputs_dir()
     outputs.mkdir(parents=True, exist_ok=True)
+    try:
+        removed = cleanup_runs(run_max_age_hours(), outputs)
+    except ValueError as err:
+        sys.exit(f"error: {err}")
+    if removed:
+        log.info("removed %d run folder(s) older than %s h", removed, run_max_age_hours())
     demo = build_app()
     demo.launch(
         server_name=args.host,

@@ -154,6 +154,36 @@ def start_run(
     write_json_atomic(run.manifest_path, run.manifest())
 
 
+def run_max_age_hours() -> float:
+    """How long run folders are kept: ``STUDIO_RUN_MAX_AGE_HOURS`` (0 keeps them forever)."""
+    raw = os.environ.get("STUDIO_RUN_MAX_AGE_HOURS", "168")
+    try:
+        hours = float(raw)
+    except ValueError:
+        hours = -1.0
+    if not hours >= 0:
+        raise ValueError(f"STUDIO_RUN_MAX_AGE_HOURS={raw!r}: use a number of hours, 0 for never")
+    return hours
+
+
+def cleanup_runs(max_age_hours: float, root: Path | None = None, now: float | None = None) -> int:
+    """Remove run folders (complete or left over by a crash) older than ``max_age_hours``.
+
+    Only folders two levels under the outputs root (``<task>/<run>``) are considered; returns
+    how many were removed. ``max_age_hours=0`` removes nothing.
+    """
+    if max_age_hours <= 0:
+        return 0
+    base = root or outputs_dir()
+    cutoff = (time.time() if now is None else now) - max_age_hours * 3600
+    removed = 0
+    for folder in base.glob("*/*"):
+        if folder.is_dir() and not folder.is_symlink() and folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
 def is_complete(folder: Path) -> bool:
     return (folder / MANIFEST).is_file()
 

@@ -7,7 +7,14 @@ import json
 import pytest
 
 from pipelines.catalog import build_registry
-from pipelines.manifest import is_complete, list_runs, start_run, write_json_atomic
+from pipelines.manifest import (
+    cleanup_runs,
+    is_complete,
+    list_runs,
+    run_max_age_hours,
+    start_run,
+    write_json_atomic,
+)
 
 
 def test_successful_run_writes_a_full_manifest(tmp_path):
@@ -61,3 +68,25 @@ def test_atomic_json_write_replaces_whole_files(tmp_path):
         write_json_atomic(target, {"b": object.__new__(type("X", (), {"__str__": None}))})
     assert json.loads(target.read_text()) == {"a": 1}  # the failed write changed nothing
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]  # and left no temp file
+
+
+def test_old_runs_are_cleaned_and_recent_ones_kept(tmp_path, monkeypatch):
+    import os
+    import time
+
+    with start_run("style", root=tmp_path) as old:
+        pass
+    with start_run("portrait", root=tmp_path) as recent:
+        pass
+    stale = time.time() - 10 * 3600
+    os.utime(old.path, (stale, stale))
+    outside = tmp_path.parent / "not-a-run"
+    outside.mkdir(exist_ok=True)
+    assert cleanup_runs(0, root=tmp_path) == 0  # 0 means keep forever
+    assert cleanup_runs(5, root=tmp_path) == 1
+    assert not old.path.exists()
+    assert recent.path.exists()
+    assert outside.exists()
+    monkeypatch.setenv("STUDIO_RUN_MAX_AGE_HOURS", "soon")
+    with pytest.raises(ValueError, match="STUDIO_RUN_MAX_AGE_HOURS"):
+        run_max_age_hours()
