@@ -19,7 +19,9 @@ from pipelines.errors import StudioError
 from pipelines.registry import STATUS_HEADERS, Registry, status_rows
 
 # Modules whose register(subparsers) adds a task command (animate, talk, style, upscale, ...).
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "pipelines.talking_head.command",
+)
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

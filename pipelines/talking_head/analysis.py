@@ -1,0 +1,150 @@
+"""Speech to mouth movement, without weights: a mouth track at the video frame rate.
+
+The audio is analysed at 100 frames per second (16 kHz, 32 ms Hann windows, 10 ms hop):
+
+* loudness: band energy 80 Hz - 7.6 kHz relative to the speech's own loud level, gated below
+  the noise floor so that pauses close the mouth, and compressed (amplitude ** 0.6, about how
+  loudness grows with amplitude) into how far the jaw drops;
+* the first-formant region (centroid of 200-1000 Hz): high for open vowels (/a/), low for close
+  ones (/i/, /u/), so open vowels drop the jaw further;
+* the second-formant region (centroid of 700-3000 Hz): high for front vowels (/i/, /e/, spread
+  lips), low for back vowels (/u/, /o/, rounded lips) -> the lip shape;
+* nasal murmur (nearly all energy below 400 Hz: /m/, /n/) closes the lips; frication (most
+  energy above 3.5 kHz: /s/, /f/) leaves them barely parted.
+
+The raw values are smoothed with a fast attack and a slower release (mouths open quickly and
+relax more slowly) and averaged over each video frame's interval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+HOP = 160  # 10 ms
+N_FFT = 512
+SILENT_PEAK = 10 ** (-70 / 20)  # audio that never rises above -70 dBFS counts as silence
+GATE_BELOW_PEAK_DB = 38.0  # frames this far under the loud level are silence
+ATTACK, RELEASE = 0.6, 0.25  # one-pole coefficients per 10 ms frame for the openness
+
+
+@dataclass(frozen=True)
+class MouthTrack:
+    """Per video frame: how open the mouth is and its shape."""
+
+    fps: float
+    open: np.ndarray  # (n,) float32, 0 closed .. 1 wide open
+    shape: np.ndarray  # (n,) float32, -1 rounded (/u/) .. 0 neutral .. +1 spread (/i/)
+    loudness: np.ndarray  # (n,) float32, 0 silent .. 1 the speech's loud level (gated)
+    silent: bool  # no speech at all: the mouth stays closed
+
+    def __len__(self) -> int:
+        return len(self.open)
+
+
+def frame_count(seconds: float, fps: float) -> int:
+    """Video frames that cover ``seconds`` of audio (the last one may run past it by < 1 frame)."""
+    return max(1, int(np.ceil(seconds * fps - 1e-6)))
+
+
+def _band_centroid(power: np.ndarray, freqs: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    band = (freqs >= lo) & (freqs < hi)
+    weights = power[band]
+    return (weights * freqs[band, None]).sum(0) / np.maximum(weights.sum(0), 1e-20)
+
+
+def _band_energy(power: np.ndarray, freqs: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    return power[(freqs >= lo) & (freqs < hi)].sum(0)
+
+
+def _ramp(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """0 below ``lo``, 1 above ``hi``, linear between."""
+    return np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+
+
+def _attack_release(x: np.ndarray, attack: float, release: float) -> np.ndarray:
+    out = np.empty_like(x)
+    state = 0.0
+    for i, value in enumerate(x):
+        coef = attack if value > state else release
+        state += coef * (value - state)
+        out[i] = state
+    return out
+
+
+def _per_video_frame(values: np.ndarray, fps: float, n_frames: int) -> np.ndarray:
+    """Mean of the 100 Hz values whose times fall in each video frame's interval."""
+    times = np.arange(len(values)) * HOP / SAMPLE_RATE
+    edges = np.arange(n_frames + 1) / fps
+    index = np.searchsorted(times, edges)
+    sums = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])
+    out = np.empty(n_frames, np.float32)
+    for i in range(n_frames):
+        lo, hi = index[i], index[i + 1]
+        if hi > lo:
+            out[i] = (sums[hi] - sums[lo]) / (hi - lo)
+        else:  # fps above 100: take the nearest analysis frame
+            out[i] = values[min(len(values) - 1, lo)]
+    return out
+
+
+def power_spectrogram(samples: np.ndarray) -> np.ndarray:
+    """``(N_FFT // 2 + 1, 1 + len // HOP)`` power of centred, Hann-windowed frames.
+
+    Plain numpy (no librosa: importing and warming it costs a fresh process about two seconds,
+    which the classical backend's real-time budget cannot spare), in chunks to bound memory.
+    """
+    half = N_FFT // 2
+    padded = np.pad(samples, half, mode="reflect" if len(samples) > half else "constant")
+    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP]
+    window = np.hanning(N_FFT + 1)[:-1].astype(np.float32)  # periodic Hann
+    chunks = [np.abs(np.fft.rfft(frames[i: i + 4096] * window, axis=1)) ** 2
+              for i in range(0, len(frames), 4096)]
+    return np.concatenate(chunks).T.astype(np.float32)
+
+
+def analyse(samples: np.ndarray, fps: float, n_frames: int | None = None) -> MouthTrack:
+    """The mouth track of mono 16 kHz ``samples`` at ``fps`` (``n_frames`` frames)."""
+    samples = np.asarray(samples, dtype=np.float32)
+    if n_frames is None:
+        n_frames = frame_count(len(samples) / SAMPLE_RATE, fps)
+    zeros = np.zeros(n_frames, np.float32)
+    if not samples.size or float(np.max(np.abs(samples))) < SILENT_PEAK:
+        return MouthTrack(fps, zeros, zeros.copy(), zeros.copy(), silent=True)
+
+    power = power_spectrogram(samples)
+    freqs = np.fft.rfftfreq(N_FFT, 1 / SAMPLE_RATE)
+    total = _band_energy(power, freqs, 80, 7600)
+    level_db = 10 * np.log10(np.maximum(total, 1e-20))
+
+    loud_db = float(np.percentile(level_db, 95))
+    floor_db = float(np.percentile(level_db, 10))
+    gate_db = max(loud_db - GATE_BELOW_PEAK_DB, min(floor_db + 8.0, loud_db - 20.0))
+    amplitude = np.minimum(10 ** ((level_db - loud_db) / 20), 1.25)
+    gate = (10 ** ((gate_db - loud_db) / 20)) ** 0.6
+    loudness = np.clip((amplitude**0.6 - gate) / (1 - gate), 0.0, 1.0)
+
+    safe = np.maximum(total, 1e-20)
+    open_vowel = _ramp(_band_centroid(power, freqs, 200, 1000), 350, 720)
+    front = np.tanh((_band_centroid(power, freqs, 700, 3000) - 1500) / 350)
+    nasal = _ramp(_band_energy(power, freqs, 80, 400) / safe, 0.86, 0.92)
+    fricative = _ramp(_band_energy(power, freqs, 3500, 7600) / safe, 0.3, 0.7)
+
+    jaw = loudness * (0.45 + 0.55 * open_vowel) * (1 - 0.85 * nasal) * (1 - 0.6 * fricative)
+    # Spread lips need a close vowel or a sibilant; rounding needs a close-to-mid back vowel.
+    shape = np.where(front > 0, front * (1 - 0.5 * open_vowel), front * (1 - open_vowel))
+    shape = np.clip(shape * (1 - nasal) + 0.5 * fricative, -1, 1) * (loudness > 0)
+
+    jaw = _attack_release(jaw.astype(np.float64), ATTACK, RELEASE)
+    kernel = np.hanning(7)[1:-1]  # 50 ms, weighted by loudness so quiet frames count less
+    weight = np.convolve(np.pad(loudness, 2), kernel, "valid")
+    shape = np.convolve(np.pad(shape * loudness, 2), kernel, "valid") / np.maximum(weight, 1e-6)
+    return MouthTrack(
+        fps=fps,
+        open=np.clip(_per_video_frame(jaw, fps, n_frames), 0, 1),
+        shape=np.clip(_per_video_frame(shape, fps, n_frames), -1, 1),
+        loudness=_per_video_frame(loudness, fps, n_frames),
+        silent=False,
+    )

@@ -1,0 +1,365 @@
+"""Weight-free face motion for stills: a talking mouth, blinks and small head movements.
+
+Every effect is a smooth backward warp (``cv2.remap``) over a small region of interest whose
+displacement falls to zero at the region's border, so pasting the region back leaves no seam:
+
+* :class:`MouthRig` drops the jaw (lower lip and chin move down, the upper lip lifts a little),
+  spreads or rounds the lips, and paints the mouth cavity (dark interior, a hint of tongue and
+  upper teeth) into the opening with a soft edge;
+* :class:`EyeRig` pulls the upper lid down over the eye to a lash line;
+* :class:`HeadRig` turns, shifts and scales the head under a soft mask, so the background and
+  the shoulders stay still while the neck stretches smoothly.
+
+The timelines (:func:`blink_track`, :func:`head_track`) are seeded, so a seed gives one video.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipelines.faces import Box, Face
+
+
+def _smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
+    t = np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def _roi(x0: float, y0: float, x1: float, y1: float, width: int, height: int) -> Box:
+    left, top = max(0, int(np.floor(x0))), max(0, int(np.floor(y0)))
+    right, bottom = min(width, int(np.ceil(x1))), min(height, int(np.ceil(y1)))
+    return Box(left, top, max(1, right - left), max(1, bottom - top))
+
+
+def _remap(patch: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.remap(patch, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+# --------------------------------------------------------------------------------------------
+# Mouth
+
+
+@dataclass(frozen=True)
+class MouthGeometry:
+    """Where the lips are: centre column, the line between the lips, half width, lip extent."""
+
+    cx: float
+    seam: float
+    half_width: float
+    top: float
+    bottom: float
+
+
+def locate_mouth(rgb: np.ndarray, face: Face) -> MouthGeometry:
+    """Refine the face finder's mouth box with colour.
+
+    Lips are redder than the cheeks, and teeth and the mouth's opening are brighter or darker;
+    rows scoring high on that, weighted by where mouths sit in a face box (around 80 % of its
+    height), give the line between the lips and the lips' extent. Falls back to the box's
+    geometry when nothing stands out (low contrast, a beard).
+    """
+    import cv2
+
+    box, mouth = face.box, face.mouth
+    prior = box.y + 0.82 * box.h
+    fallback = MouthGeometry(mouth.x + mouth.w / 2, prior, mouth.w / 2,
+                             prior - 0.08 * box.h, prior + 0.08 * box.h)
+    height, width = rgb.shape[:2]
+    area = _roi(mouth.x - 0.15 * mouth.w, box.y + 0.62 * box.h, mouth.x + 1.15 * mouth.w,
+                box.y + 1.0 * box.h, width, height)
+    if area.w < 8 or area.h < 8:
+        return fallback
+    def lab(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+        part = rgb[max(0, int(y0)): max(0, int(y1)), max(0, int(x0)): max(0, int(x1))]
+        if not part.size:
+            return np.empty((0, 0, 3), np.float32)
+        return cv2.cvtColor(np.ascontiguousarray(part), cv2.COLOR_RGB2LAB).astype(np.float32)
+
+    cheeks = [lab(box.x + fx * box.w, box.y + 0.52 * box.h, box.x + (fx + 0.12) * box.w,
+                  box.y + 0.64 * box.h).reshape(-1, 3) for fx in (0.16, 0.72)]
+    cheeks = np.concatenate(cheeks)
+    if not len(cheeks):
+        return fallback
+    skin = np.median(cheeks, axis=0)
+    patch = lab(area.x, area.y, area.x + area.w, area.y + area.h)
+    lighter = patch[..., 0] - skin[0]  # teeth are lighter than skin; the opening darker
+    score = (2 * np.maximum(patch[..., 1] - skin[1], 0) + 0.3 * np.maximum(lighter, 0)
+             + 0.1 * np.maximum(-lighter, 0))
+    score = cv2.GaussianBlur(score, (0, 0), max(0.8, box.h / 80))
+    ys = np.arange(area.y, area.y + area.h, dtype=np.float32)
+    rows = score[:, int(0.3 * area.w): int(0.7 * area.w)].mean(1)
+    rows = rows * np.exp(-0.5 * ((ys - prior) / (0.1 * box.h)) ** 2)
+    if rows.max() < 6:
+        return fallback
+    keep = rows >= 0.4 * rows.max()
+    top, bottom = float(ys[keep].min()), float(ys[keep].max())
+    seam = (top + bottom) / 2
+    band = score[keep].mean(0)
+    cols = np.flatnonzero(band >= 0.4 * band.max())
+    half = (cols.max() - cols.min()) / 2
+    if not 0.3 * mouth.w <= half <= 0.8 * mouth.w:
+        return MouthGeometry(fallback.cx, seam, fallback.half_width, top, bottom)
+    return MouthGeometry(area.x + (cols.min() + cols.max()) / 2, seam, float(half), top, bottom)
+
+
+class MouthRig:
+    """Opens, spreads and rounds the mouth of one face in a still image."""
+
+    def __init__(self, rgb: np.ndarray, face: Face, strength: float = 1.0):
+        height, width = rgb.shape[:2]
+        self.geometry = geo = locate_mouth(rgb, face)
+        fw, fh = face.box.w, face.box.h
+        self.max_gap = 0.12 * fh * strength
+        chin = max(face.box.y + 1.08 * fh, geo.bottom + 0.2 * fh)
+        self.roi = roi = _roi(geo.cx - 0.75 * fw, geo.seam - 0.4 * fh, geo.cx + 0.75 * fw,
+                              chin + 0.4 * fh, width, height)
+        xs = np.arange(roi.x, roi.x + roi.w, dtype=np.float32)
+        ys = np.arange(roi.y, roi.y + roi.h, dtype=np.float32)
+        self._xs, self._ys = xs, ys
+        self._grid_x, self._grid_y = np.meshgrid(xs - roi.x, ys - roi.y)
+        dx = np.abs(xs - geo.cx)
+        self._jaw_x = 1 - _smoothstep(0.28 * fw, 0.55 * fw, dx)
+        lip = max(2.0, geo.bottom - geo.seam)
+        self._lower_y = 1 - _smoothstep(chin, chin + 0.35 * fh, ys)
+        self._lower_y[ys < geo.seam] = 0
+        self._lip_to_jaw = _smoothstep(geo.seam, geo.seam + 1.5 * lip, ys)
+        self._upper_y = _smoothstep(geo.seam - 0.28 * fh, geo.seam, ys)
+        self._upper_y[ys >= geo.seam] = 0
+        self._lips_y = np.exp(-(((ys - geo.seam) / max(2.0, 1.2 * lip)) ** 2))
+        self._feather = max(0.8, 0.012 * fw)
+        self._colours(rgb, geo)
+
+    def _colours(self, rgb: np.ndarray, geo: MouthGeometry) -> None:
+        x0, x1 = int(geo.cx - geo.half_width), int(geo.cx + geo.half_width) + 1
+        y0, y1 = int(geo.top), int(geo.bottom) + 1
+        pixels = rgb[max(0, y0): y1, max(0, x0): x1].reshape(-1, 3).astype(np.float32)
+        if not len(pixels):
+            pixels = np.array([[150, 80, 80]], np.float32)
+        brightness = pixels.mean(1)
+        dark = pixels[brightness <= np.percentile(brightness, 10)].mean(0)
+        self._cavity = dark * 0.4
+        redness = pixels[:, 0] - pixels[:, 1:].mean(1)
+        lips = pixels[redness >= np.percentile(redness, 75)].mean(0)
+        self._tongue = lips * 0.7
+        self._teeth = np.array([226, 222, 212], np.float32)
+
+    def apply(self, frame: np.ndarray, opening: float, shape: float) -> None:
+        """Warp ``frame`` (the still's size) in place: ``opening`` 0..1, ``shape`` -1..1."""
+        gap = float(np.clip(opening, 0, 1)) * self.max_gap
+        shape = float(np.clip(shape, -1, 1))
+        if gap < 0.3 and abs(shape) < 0.02:
+            return
+        geo, roi = self.geometry, self.roi
+        spread, rounded = max(shape, 0.0), max(-shape, 0.0)
+        gap *= 1 + 0.3 * rounded
+        half = max(1.0, geo.half_width * (0.9 + 0.1 * spread - 0.35 * rounded))
+        lens = np.sqrt(np.clip(1 - ((self._xs - geo.cx) / half) ** 2, 0, 1)) ** (1 - 0.5 * spread)
+        lift = (0.35 + 0.15 * rounded) * gap
+        drop = gap - lift
+        lower = drop * ((1 - self._lip_to_jaw)[:, None] * lens + self._lip_to_jaw[:, None]
+                        * self._jaw_x) * self._lower_y[:, None]
+        upper = lift * self._upper_y[:, None] * lens
+        squeeze = 0.12 * spread - 0.25 * rounded
+        corners = 1 - _smoothstep(1.0 * geo.half_width, 1.6 * geo.half_width,
+                                  np.abs(self._xs - geo.cx))
+        dx = squeeze * (self._xs - geo.cx) * corners * self._lips_y[:, None]
+        map_x = (self._grid_x - dx).astype(np.float32)
+        map_y = (self._grid_y - lower + upper).astype(np.float32)
+        patch = frame[roi.y: roi.y + roi.h, roi.x: roi.x + roi.w]
+        warped = _remap(patch, map_x, map_y).astype(np.float32)
+        if gap >= 0.5:
+            self._paint_cavity(warped, lens * lift, lens * drop)
+        patch[...] = np.clip(warped + 0.5, 0, 255).astype(np.uint8)
+
+    def _paint_cavity(self, warped: np.ndarray, up: np.ndarray, down: np.ndarray) -> None:
+        """Fill the opening between the lips (rows seam-up .. seam+down) with a mouth interior:
+        dark at the back, lighter and redder towards the tongue, a hint of upper teeth."""
+        seam = self.geometry.seam - self.roi.y
+        cols = np.flatnonzero(up + down > 0)
+        if not len(cols):
+            return
+        x0, x1 = cols[0], cols[-1] + 1
+        y0 = max(0, int(seam - up.max() - self._feather - 1))
+        y1 = min(warped.shape[0], int(np.ceil(seam + down.max() + self._feather + 1)))
+        up, down = up[x0:x1], down[x0:x1]
+        top, bottom = seam - up, seam + down
+        y = self._grid_y[y0:y1, x0:x1]
+        inside = np.minimum(y - top, bottom - y)
+        opened = np.clip((bottom - top) / (2 * self._feather), 0, 1)
+        alpha = (np.clip(inside / self._feather + 0.5, 0, 1) * opened)[..., None]
+        depth = np.clip((y - top) / np.maximum(bottom - top, 1e-3), 0, 1)[..., None]
+        colour = self._cavity + (self._tongue - self._cavity) * depth**1.5
+        corners = np.sqrt(np.minimum(up, down) / max(float(np.minimum(up, down).max()), 1e-3))
+        colour = colour * (0.6 + 0.4 * corners)[None, :, None]
+        teeth = np.clip((0.2 - depth) / 0.08, 0, 1) * (bottom - top > 6)[None, :, None]
+        colour = colour + (self._teeth - colour) * 0.5 * teeth
+        region = warped[y0:y1, x0:x1]
+        region += (colour - region) * alpha
+
+
+# --------------------------------------------------------------------------------------------
+# Eyes
+
+
+class EyeRig:
+    """Closes both eyes of one face: the upper lids slide down to a lash line."""
+
+    def __init__(self, rgb: np.ndarray, face: Face):
+        import cv2
+
+        height, width = rgb.shape[:2]
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        self.eyes = []
+        for eye in face.eyes:
+            cx, cy = self._iris(gray, eye)
+            lid = cy + 0.2 * eye.h
+            roi = _roi(cx - 0.8 * eye.w, cy - 0.6 * eye.h, cx + 0.8 * eye.w, lid + 0.4 * eye.h,
+                       width, height)
+            xs = np.arange(roi.x, roi.x + roi.w, dtype=np.float32)
+            ys = np.arange(roi.y, roi.y + roi.h, dtype=np.float32)
+            across = np.cos(np.clip((xs - cx) / (0.7 * eye.w), -1, 1) * np.pi / 2) ** 2
+            down = _smoothstep(cy - 0.35 * eye.h, lid - 0.1 * eye.h, ys)
+            down *= 1 - _smoothstep(lid, lid + 1.5, ys)
+            lash = np.exp(-(((ys - lid) / max(1.0, 0.05 * eye.h)) ** 2))[:, None] * across[None]
+            grid_x, grid_y = np.meshgrid(xs - roi.x, ys - roi.y)
+            travel = down[:, None] * across[None] * 0.45 * eye.h
+            self.eyes.append((roi, grid_x, grid_y, travel, lash))
+
+    @staticmethod
+    def _iris(gray: np.ndarray, eye: Box) -> tuple[float, float]:
+        """The darkest spot of the eye box's middle (the iris), or the box centre."""
+        import cv2
+
+        x0, y0 = eye.x + eye.w // 5, eye.y + eye.h // 5
+        patch = gray[y0: eye.y + eye.h - eye.h // 5, x0: eye.x + eye.w - eye.w // 5]
+        if patch.size < 9:
+            return eye.center
+        blurred = cv2.GaussianBlur(patch.astype(np.float32), (0, 0), max(1.0, eye.w / 12))
+        y, x = np.unravel_index(int(np.argmin(blurred)), blurred.shape)
+        return x0 + float(x), y0 + float(y)
+
+    def apply(self, frame: np.ndarray, closure: float) -> None:
+        """Close the eyes of ``frame`` in place by ``closure`` (0 open .. 1 shut)."""
+        closure = float(np.clip(closure, 0, 1))
+        if closure < 0.02:
+            return
+        for roi, grid_x, grid_y, travel, lash in self.eyes:
+            patch = frame[roi.y: roi.y + roi.h, roi.x: roi.x + roi.w]
+            warped = _remap(patch, grid_x, (grid_y - closure * travel).astype(np.float32))
+            shade = 1 - 0.25 * closure * closure * lash
+            patch[...] = np.clip(warped * shade[..., None] + 0.5, 0, 255).astype(np.uint8)
+
+
+def blink_track(n_frames: int, fps: float, rng: np.random.Generator) -> np.ndarray:
+    """Eye closure per frame (0..1): a blink every 2.5-7 s or so, each about 0.3 s long."""
+    times = (np.arange(n_frames) + 0.5) / fps
+    closure = np.zeros(n_frames, np.float32)
+    start = rng.uniform(0.6, 2.0)
+    end = times[-1] if n_frames else 0.0
+    while start < end:
+        since = times - start
+        closing = _smoothstep(0.0, 0.09, since)
+        opening = 1 - _smoothstep(0.13, 0.33, since)
+        closure = np.maximum(closure, closing * opening * (since >= 0))
+        start += 2.2 + rng.gamma(2.0, 1.0)
+    return closure
+
+
+# --------------------------------------------------------------------------------------------
+# Head
+
+
+@dataclass(frozen=True)
+class HeadPose:
+    """A small head movement: roll in degrees, shift in pixels, scale factor."""
+
+    angle: float = 0.0
+    dx: float = 0.0
+    dy: float = 0.0
+    scale: float = 1.0
+
+
+def _wander(times: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Smooth motion in [-1, 1]: three slow sines with random rates (0.07-0.4 Hz) and phases."""
+    rates = rng.uniform(0.07, 0.4, 3)
+    phases = rng.uniform(0, 2 * np.pi, 3)
+    weights = np.array([0.5, 0.3, 0.2])
+    return (weights[:, None] * np.sin(2 * np.pi * rates[:, None] * times + phases[:, None])).sum(0)
+
+
+def head_track(n_frames: int, fps: float, face: Box, rng: np.random.Generator,
+               amount: float = 1.0, emphasis: np.ndarray | None = None) -> list[HeadPose]:
+    """Head poses per frame: slow wandering, plus a slight nod with the speech's loud parts."""
+    times = np.arange(n_frames) / fps
+    angle = 2.0 * _wander(times, rng)
+    dx = 0.015 * face.w * _wander(times, rng)
+    dy = 0.01 * face.h * _wander(times, rng)
+    scale = 1 + 0.008 * _wander(times, rng)
+    if emphasis is not None and len(emphasis) == n_frames:
+        width = max(1, round(0.25 * fps))
+        kernel = np.hanning(2 * width + 3)[1:-1]
+        smooth = np.convolve(np.pad(emphasis, width, mode="edge"), kernel / kernel.sum(), "valid")
+        dy = dy + 0.02 * face.h * (smooth - smooth.mean())
+    return [HeadPose(float(a) * amount, float(x) * amount, float(y) * amount,
+                     1 + (float(s) - 1) * amount)
+            for a, x, y, s in zip(angle, dx, dy, scale, strict=True)]
+
+
+class HeadRig:
+    """Moves the head of one face under a soft mask (hair and face move; the rest stays)."""
+
+    def __init__(self, rgb: np.ndarray, face: Face):
+        import cv2
+
+        height, width = rgb.shape[:2]
+        box = face.box
+        self.centre = (box.x + box.w / 2, box.y + 0.45 * box.h)
+        self.pivot = (box.x + box.w / 2, box.y + 1.2 * box.h)  # the neck turns the head
+        axes = (0.85 * box.w, 0.95 * box.h)
+        soft = 0.3 * box.w
+        reach_x, reach_y = axes[0] + 2 * soft, axes[1] + 2 * soft
+        self.roi = roi = _roi(self.centre[0] - reach_x, self.centre[1] - reach_y,
+                              self.centre[0] + reach_x, self.centre[1] + reach_y, width, height)
+        xs = np.arange(roi.x, roi.x + roi.w, dtype=np.float32)
+        ys = np.arange(roi.y, roi.y + roi.h, dtype=np.float32)
+        gx, gy = np.meshgrid(xs, ys)
+        inside = ((gx - self.centre[0]) / axes[0]) ** 2 + ((gy - self.centre[1]) / axes[1]) ** 2
+        mask = (inside <= 1).astype(np.float32)
+        mask = cv2.GaussianBlur(mask, (0, 0), soft / 2)
+        edge = np.minimum.reduce([gx - roi.x, roi.x + roi.w - 1 - gx, gy - roi.y,
+                                  roi.y + roi.h - 1 - gy])
+        self.mask = mask * _smoothstep(0, soft / 2, edge)
+        self.gx, self.gy = gx, gy
+
+    def matrix(self, pose: HeadPose) -> np.ndarray:
+        """The forward 2x3 affine of ``pose`` (rotation and scale about the neck, then shift)."""
+        import cv2
+
+        matrix = cv2.getRotationMatrix2D(self.pivot, pose.angle, pose.scale)
+        matrix[:, 2] += (pose.dx, pose.dy)
+        return matrix
+
+    def apply(self, frame: np.ndarray, pose: HeadPose) -> None:
+        """Move the head of ``frame`` in place by ``pose``."""
+        import cv2
+
+        if pose == HeadPose():
+            return
+        inverse = cv2.invertAffineTransform(self.matrix(pose))
+        src_x = inverse[0, 0] * self.gx + inverse[0, 1] * self.gy + inverse[0, 2]
+        src_y = inverse[1, 0] * self.gx + inverse[1, 1] * self.gy + inverse[1, 2]
+        map_x = (self.gx + (src_x - self.gx) * self.mask).astype(np.float32)
+        map_y = (self.gy + (src_y - self.gy) * self.mask).astype(np.float32)
+        roi = self.roi
+        frame[roi.y: roi.y + roi.h, roi.x: roi.x + roi.w] = cv2.remap(
+            frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+    def move_box(self, box: Box, pose: HeadPose) -> Box:
+        """Where ``box`` (on the head) lands under ``pose``."""
+        x, y = self.matrix(pose) @ np.array([box.x + box.w / 2, box.y + box.h / 2, 1.0])
+        w, h = box.w * pose.scale, box.h * pose.scale
+        return Box(round(x - w / 2), round(y - h / 2), round(w), round(h))

@@ -1,0 +1,48 @@
+"""The request every talking-head runner takes and the result it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from pipelines.faces import Box
+
+FPS = 25.0  # Wav2Lip was trained at 25 fps; the classical backend uses the same rate
+
+# An optional sharpener for a batch of generated face crops: RGB uint8 crops of one size and a
+# scale factor in, the crops that much larger out.
+Enhancer = Callable[[list[np.ndarray], float], list[np.ndarray]]
+
+
+@dataclass(frozen=True)
+class TalkRequest:
+    """One job: a face (portrait image or short face video) speaks an audio file."""
+
+    face: Path
+    audio: Path
+    output: Path  # the MP4 to write
+    fps: float = FPS
+    blinks: bool = True  # stills only: a video keeps its own blinks and motion
+    head_motion: float = 1.0  # stills only: 0 keeps the head still, 2 doubles the motion
+    mouth_strength: float = 1.0  # classical: how far the mouth opens at full voice
+    seed: int = 0
+    max_side: int = 1280  # larger inputs are scaled down so their longer side is this
+    batch_size: int = 16  # Wav2Lip: face crops per forward pass
+    chin_padding: float = 0.2  # Wav2Lip: crop below the face box, as a fraction of its height
+    enhancer: Enhancer | None = None  # Wav2Lip: sharpen each generated mouth crop
+
+
+@dataclass
+class TalkResult:
+    video: Path
+    frames: int
+    fps: float
+    audio_seconds: float
+    face_box: Box  # where the face was found in the (possibly scaled) first frame
+    faces_found: int
+    notes: list[str] = field(default_factory=list)  # things the user should know, as sentences
+    timings: dict[str, float] = field(default_factory=dict)
+    mouth_open: np.ndarray | None = None  # per frame, 0..1 (classical backend)
