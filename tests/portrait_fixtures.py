@@ -1,0 +1,118 @@
+"""Tiny checkpoints and measuring helpers for the portrait tests.
+
+The video models are built the way diffusers' own fast tests build them (small blocks, seeded),
+saved with ``save_pretrained`` in the published repos' layout (SVD's fp16 variant files), and
+loaded back through the registry from that folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+def tiny_svd(folder: Path) -> Path:
+    """A StableVideoDiffusionPipeline folder with SVD's file names (fp16 variant)."""
+    import torch
+    from diffusers import (
+        AutoencoderKLTemporalDecoder,
+        EulerDiscreteScheduler,
+        StableVideoDiffusionPipeline,
+        UNetSpatioTemporalConditionModel,
+    )
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(0)
+    unet = UNetSpatioTemporalConditionModel(
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=32,
+        in_channels=8,
+        out_channels=4,
+        down_block_types=("CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),
+        up_block_types=("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"),
+        cross_attention_dim=32,
+        num_attention_heads=8,
+        projection_class_embeddings_input_dim=96,
+        addition_time_embed_dim=32,
+        num_frames=4,
+    )
+    scheduler = EulerDiscreteScheduler(
+        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+        interpolation_type="linear", num_train_timesteps=1000, prediction_type="v_prediction",
+        sigma_max=700.0, sigma_min=0.002, steps_offset=1, timestep_spacing="leading",
+        timestep_type="continuous", use_karras_sigmas=True,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    # Three levels (8x smaller latents than pixels, as SVD's VAE): SVD sides are multiples of 64,
+    # so a 64x64 frame becomes an 8x8 latent and the UNet stays fast on a CPU.
+    vae = AutoencoderKLTemporalDecoder(
+        block_out_channels=[32, 32, 32], in_channels=3, out_channels=3,
+        down_block_types=["DownEncoderBlock2D"] * 3, latent_channels=4,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    # The pipeline resizes the picture to 224x224 for CLIP, so the encoder takes 224 pixels
+    # (in patches of 32, so it stays tiny).
+    encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(
+        hidden_size=32, projection_dim=32, num_hidden_layers=1, num_attention_heads=4,
+        image_size=224, intermediate_size=37, patch_size=32,
+    ))  # fmt: skip
+    pipe = StableVideoDiffusionPipeline(
+        vae=vae, image_encoder=encoder, unet=unet, scheduler=scheduler,
+        feature_extractor=CLIPImageProcessor(crop_size=224, size=224),
+    )  # fmt: skip
+    pipe.save_pretrained(folder, variant="fp16")
+    return folder
+
+
+def tiny_ltx(folder: Path) -> Path:
+    """An LTXImageToVideoPipeline folder: tiny DiT, VAE, T5 encoder and a T5 tokenizer."""
+    import torch
+    from diffusers import (
+        AutoencoderKLLTXVideo,
+        FlowMatchEulerDiscreteScheduler,
+        LTXImageToVideoPipeline,
+        LTXVideoTransformer3DModel,
+    )
+    from transformers import T5Config, T5EncoderModel, T5Tokenizer
+
+    torch.manual_seed(0)
+    transformer = LTXVideoTransformer3DModel(
+        in_channels=8, out_channels=8, patch_size=1, patch_size_t=1, num_attention_heads=4,
+        attention_head_dim=8, cross_attention_dim=32, num_layers=1, caption_channels=32,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    vae = AutoencoderKLLTXVideo(
+        in_channels=3, out_channels=3, latent_channels=8, block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8), layers_per_block=(1, 1, 1, 1, 1),
+        decoder_layers_per_block=(1, 1, 1, 1, 1),
+        spatio_temporal_scaling=(True, True, False, False),
+        decoder_spatio_temporal_scaling=(True, True, False, False),
+        decoder_inject_noise=(False, False, False, False, False),
+        upsample_residual=(False, False, False, False), upsample_factor=(1, 1, 1, 1),
+        timestep_conditioning=False, patch_size=1, patch_size_t=1, encoder_causal=True,
+        decoder_causal=False,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    encoder = T5EncoderModel(T5Config(
+        vocab_size=40, d_model=32, d_kv=8, d_ff=37, num_layers=1, num_heads=4,
+        relative_attention_num_buckets=8,
+    ))  # fmt: skip
+    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
+    pieces += [(c, -float(i)) for i, c in enumerate("▁abcdefghijklmnopqrstuvwxyz")]
+    tokenizer = T5Tokenizer(vocab=pieces, extra_ids=0)
+    pipe = LTXImageToVideoPipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, text_encoder=encoder,
+        tokenizer=tokenizer, transformer=transformer,
+    )  # fmt: skip
+    pipe.save_pretrained(folder)
+    return folder
+
+
+def mean_flow(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean optical-flow magnitude (Farneback) from frame ``a`` to frame ``b``, in pixels."""
+    ga, gb = (cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in (a, b))
+    flow = cv2.calcOpticalFlowFarneback(ga, gb, None, 0.5, 3, 21, 3, 5, 1.1, 0)
+    return float(np.linalg.norm(flow, axis=2).mean())

@@ -1,0 +1,129 @@
+"""The portrait job end to end: run folder and manifest, ``cli.py animate``, and the served API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipelines.catalog import build_registry
+from pipelines.media import probe_video
+from pipelines.portrait.job import animate
+from pipelines.portrait.request import MotionSettings
+from tests.conftest import ROOT
+
+ASTRONAUT = ROOT / "assets" / "portrait" / "astronaut.jpg"
+COFFEE = ROOT / "assets" / "portrait" / "coffee.jpg"
+
+
+def test_examples_are_small_and_present():
+    assert ASTRONAUT.is_file() and COFFEE.is_file()
+    assert sum(p.stat().st_size for p in (ROOT / "assets" / "portrait").iterdir()) < 1_000_000
+
+
+def test_job_writes_video_gif_preview_and_manifest():
+    out = animate(build_registry(), "portrait.classical", ASTRONAUT, frames=16, fps=16, seed=4,
+                  motion=MotionSettings(camera="orbit"))
+    info = probe_video(out.video)
+    assert (info.frame_count, info.width, info.height) == (16, 512, 512)
+    assert info.fps == pytest.approx(16)
+    assert out.gif.read_bytes()[:6] == b"GIF89a" and out.strip.stat().st_size > 0
+    manifest = json.loads(out.manifest.read_text())
+    assert manifest["spec_id"] == "portrait.classical" and manifest["seed"] == 4
+    assert manifest["parameters"]["classical"]["camera"] == "orbit"
+    assert manifest["output"] == {"frames": 16, "size": [512, 512], "fps": 16.0}
+    assert set(manifest["outputs"]) == {"video", "gif", "preview"}
+    assert {"load", "animate", "render_and_encode"} <= set(manifest["timings_seconds"])
+
+
+def test_cli_animate(tmp_path):
+    from cli import main
+
+    target = tmp_path / "clip.mp4"
+    code = main(["animate", str(COFFEE), "--frames", "8", "--camera", "pan", "-o", str(target)],
+                registry=build_registry())
+    assert code == 0
+    info = probe_video(target)
+    assert (info.frame_count, info.width, info.height) == (8, 600, 400)
+    gif = tmp_path / "clip.gif"
+    assert main(["animate", str(ASTRONAUT), "--frames", "4", "--motion", "blink", "--no-loop",
+                 "-o", str(gif)], registry=build_registry()) == 0
+    assert gif.read_bytes()[:6] == b"GIF89a"
+
+
+def test_cli_reports_bad_input_in_one_sentence(tmp_path, capsys):
+    from cli import main
+
+    registry = build_registry()
+    code = main(["animate", str(COFFEE), "--camera", "none", "-o", str(tmp_path / "x.mp4")],
+                registry=registry)
+    assert code == 2 and "Pick a camera preset" in capsys.readouterr().err
+    code = main(["animate", str(COFFEE), "--backend", "svd", "-o", str(tmp_path / "x.mp4")],
+                registry=registry)
+    assert code == 2 and "needs a GPU" in capsys.readouterr().err
+    code = main(["animate", str(COFFEE), "--motion", "wink", "-o", str(tmp_path / "x.mp4")],
+                registry=registry)
+    assert code == 2 and "Unknown motion" in capsys.readouterr().err
+
+
+def test_backend_choice_shows_its_own_controls():
+    from tabs.portrait import backend_updates
+
+    visible = [u["visible"] for u in backend_updates("svd", "portrait.svd-xt")[:6]]
+    assert visible == [False, True, False, False, True, True]
+    frames, fps = (u["value"] for u in backend_updates("svd", "portrait.svd-xt")[6:8])
+    assert (frames, fps) == (25, 7)
+    visible = [u["visible"] for u in backend_updates("dit", "portrait.ltx-video")[:6]]
+    assert visible == [False, False, True, False, True, False]
+    assert backend_updates("classical", "portrait.classical")[0]["visible"] is True
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    """The whole studio, served in-process on a free loopback port (one launch per module)."""
+    import socket
+
+    from gradio_client import Client
+
+    from app import build_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    demo = build_app(build_registry())
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port,
+                quiet=True)
+    try:
+        yield Client(f"http://127.0.0.1:{port}/", verbose=False, analytics_enabled=False,
+                     download_files=str(tmp_path_factory.mktemp("downloads")))
+    finally:
+        demo.close()
+
+
+def _arguments(picture: Path, backend: str = "portrait.classical") -> list:
+    from gradio_client import handle_file
+
+    return [handle_file(str(picture)), backend, 12, 12, 3, "zoom_in",
+            ["breathing", "sway", "blink"], 1.0, True, 1.0, 512, 127, 0.02, 25, 8, "gpu", "crop",
+            768, "", "", 3.0]
+
+
+def test_api_animates_a_portrait(client):
+    video, gif, strip, summary, manifest = client.predict(*_arguments(ASTRONAUT),
+                                                          api_name="/portrait")
+    video_path = Path(video["video"] if isinstance(video, dict) else video)
+    assert probe_video(video_path).frame_count == 12
+    assert Path(gif).suffix == ".gif" and Path(strip).is_file()
+    assert "12 frames" in summary and "512x512" in summary
+    assert json.loads(Path(manifest).read_text())["spec_id"] == "portrait.classical"
+
+
+def test_api_errors_are_sentences_and_the_server_keeps_serving(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="needs a GPU") as info:
+        client.predict(*_arguments(COFFEE, "portrait.svd-xt"), api_name="/portrait")
+    assert "Traceback" not in str(info.value)
+    seed = client.predict(api_name="/portrait_random_seed")
+    assert isinstance(seed, (int, float)) and 0 <= seed < 2**31
