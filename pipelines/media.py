@@ -814,10 +814,16 @@ def write_gif(path: PathLike, frames: Iterable[np.ndarray], fps: float, *,
               max_side: int | None = None) -> Path:
     """Write an animated GIF (looping forever) of RGB frames, downscaled to ``max_side``.
 
-    GIF plays at most 50 fps, and PIL merges identical consecutive frames into one.
+    GIF plays at most 50 fps, and PIL merges identical consecutive frames into one. Each frame
+    is reduced to 256 colours with the fast octree quantiser first: PIL's default reduction is
+    about 15 times slower for the same look.
     """
-    images = [Image.fromarray(resize_max_side(_check_rgb(frame, "GIF frames"), max_side))
-              for frame in frames]
+    images = [
+        Image.fromarray(resize_max_side(_check_rgb(frame, "GIF frames"), max_side)).quantize(
+            256, method=Image.Quantize.FASTOCTREE
+        )
+        for frame in frames
+    ]
     return _save_animation(path, images, fps, "GIF")
 
 
