@@ -68,9 +68,9 @@ def _geometric_eyes(face: Box) -> tuple[Box, Box]:
 def _mouth(face: Box) -> Box:
     """The mouth region of a frontal face: centred, in the lower third."""
     return Box(
-        face.x + round(face.w * 0.28),
-        face.y + round(face.h * 0.66),
-        round(face.w * 0.44),
+        face.x + round(face.w * 0.27),
+        face.y + round(face.h * 0.72),
+        round(face.w * 0.46),
         round(face.h * 0.20),
     )
 
@@ -80,7 +80,7 @@ def _find_eyes(gray: np.ndarray, face: Box) -> tuple[Box, Box] | None:
     top = gray[face.y : face.y + face.h // 2, face.x : face.x + face.w]
     min_side = max(8, face.w // 8)
     found = _cascade("haarcascade_eye.xml").detectMultiScale(
-        top, scaleFactor=1.1, minNeighbors=6, minSize=(min_side, min_side)
+        top, scaleFactor=1.1, minNeighbors=4, minSize=(min_side, min_side)
     )
     if len(found) < 2:
         return None

@@ -36,3 +36,13 @@ def test_coordinates_follow_the_input_resolution():
     small_face, big_face = detect_faces(image)[0].box, detect_faces(big)[0].box
     assert abs(big_face.center[0] - 3 * small_face.center[0]) < 0.1 * big_face.w
     assert abs(big_face.w - 3 * small_face.w) < 0.2 * big_face.w
+
+
+def test_eyes_survive_jpeg_compression():
+    import cv2
+
+    image = data.astronaut()
+    ok, encoded = cv2.imencode(".jpg", image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 85])
+    assert ok
+    decoded = cv2.imdecode(encoded, cv2.IMREAD_COLOR)[:, :, ::-1]
+    assert detect_faces(decoded)[0].eyes_detected
