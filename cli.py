@@ -20,6 +20,7 @@ from pipelines.registry import STATUS_HEADERS, Registry, status_rows
 
 # Modules whose register(subparsers) adds a task command (animate, talk, style, upscale, ...).
 COMMAND_MODULES: tuple[str, ...] = (
+    "pipelines.keyframes.command",
     "pipelines.portrait.command",
     "pipelines.talking_head.command",
 )

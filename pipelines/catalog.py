@@ -14,6 +14,7 @@ from pipelines.registry import Registry
 # task -> module with that task's SPECS
 SPEC_MODULES: dict[str, str] = {
     "metrics": "pipelines.features.specs",
+    "keyframes": "pipelines.keyframes.specs",
     "portrait": "pipelines.portrait.specs",
     "talking_head": "pipelines.talking_head.specs",
 }

@@ -1,13 +1,156 @@
-"""Keyframe extraction tab: the task is being built; meanwhile it lists its backends."""
+"""Keyframe extraction tab: shots, representative frames, contact sheet, shot list, score plot."""
 
 from __future__ import annotations
 
+import inspect
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+
+from pipelines.errors import InputError
+from pipelines.keyframes.settings import CLIP_SPEC, KNOBS, Knob, settings_from
+from pipelines.keyframes.timecodes import timecode
 from pipelines.registry import Registry
-from tabs.common import pending_tab
+from tabs.common import (
+    ACCELERATOR,
+    ACCELERATOR_CONCURRENCY,
+    ASSETS,
+    backend_dropdown,
+    gpu,
+    progress_callback,
+    ui_text,
+    user_errors,
+)
+
+if TYPE_CHECKING:
+    from pipelines.keyframes.job import JobOutput
 
 TITLE = "Keyframe extraction"
 TASK = "keyframes"
+EXAMPLES = ASSETS / TASK
+MAIN_KNOBS = ("detector", "k")  # shown beside the video; every other knob is in the accordion
+SHOT_HEADERS = ["shot", "start frame", "end frame", "start", "end", "seconds", "begins with",
+                "keyframe"]  # fmt: skip
+
+
+def _widget(knob: Knob) -> gr.components.Component:
+    if knob.choices:
+        return gr.Dropdown(list(knob.choices), value=knob.default, label=knob.label,
+                           info=knob.help)  # fmt: skip
+    return gr.Slider(knob.minimum, knob.maximum, value=knob.default, step=knob.step,
+                     label=knob.label, info=knob.help)  # fmt: skip
+
+
+def shot_rows(job: JobOutput) -> list[list[Any]]:
+    keyframe_of = {s["index"]: s["keyframe_frame"] for s in job.written.document["shots"]}
+    return [
+        [s.index + 1, s.start_frame, s.end_frame, timecode(s.start_time), timecode(s.end_time),
+         round(s.end_time - s.start_time, 3), s.transition,
+         "" if keyframe_of[s.index] is None else keyframe_of[s.index]]
+        for s in job.result.shots
+    ]  # fmt: skip
+
+
+def summary(job: JobOutput) -> str:
+    result = job.result
+    analyse = result.timings.get("analyse", 0.0)
+    fps = result.frame_count / analyse if analyse else 0.0
+    cuts = sum(c.kind == "cut" for c in result.cuts)
+    fades = len(result.cuts) - cuts
+    if result.features == "clip":
+        how = f"K = {len(result.keyframes)} by k-means over CLIP embeddings (`{CLIP_SPEC}`)"
+    elif result.features:
+        how = (f"K = {len(result.keyframes)} by k-means over colour/texture features (CLIP "
+               f"embeddings are used when `{CLIP_SPEC}` is on disk: `python cli.py fetch "
+               f"{CLIP_SPEC}`)")
+    else:
+        how = "one per shot (sharp and typical)"
+    return (
+        f"**{len(result.shots)} shots** ({cuts} cuts, {fades} fades; {len(result.flashes)} "
+        f"flashes ignored) in {result.frame_count} frames "
+        f"({result.width}x{result.height}, {result.fps:.3f} fps, {timecode(result.duration)}), "
+        f"analysed at {fps:.0f} frames/s. Keyframes: {how}.\n\nRun folder: `{job.run_dir}`"
+    )
+
+
+def api_signature(default_backend: str | None) -> inspect.Signature:
+    """``(video, backend, <every knob>, progress)``: positional, knobs with their defaults."""
+    positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    return inspect.Signature([
+        inspect.Parameter("video", positional),
+        inspect.Parameter("backend", positional, default=default_backend),
+        *(inspect.Parameter(k.name, positional, default=k.default) for k in KNOBS),
+        inspect.Parameter("progress", positional, default=gr.Progress()),
+    ])  # fmt: skip
 
 
 def build(registry: Registry) -> None:
-    pending_tab(registry, TASK)
+    gr.Markdown(ui_text(TASK))
+    knobs = {k.name: k for k in KNOBS}
+    widgets: dict[str, gr.components.Component] = {}
+    with gr.Row():
+        with gr.Column(scale=2):
+            video = gr.Video(label="Video", sources=["upload"])
+            with gr.Row():
+                backend = backend_dropdown(registry, TASK, scale=2)
+                for name in MAIN_KNOBS:
+                    widgets[name] = _widget(knobs[name])
+            run_button = gr.Button("Find shots and keyframes", variant="primary")
+        with gr.Column(scale=3):
+            info = gr.Markdown()
+            gallery = gr.Gallery(label="Keyframes", columns=4, height="auto",
+                                 object_fit="contain")  # fmt: skip
+    with gr.Accordion("Advanced settings", open=False):
+        for group, title in (("detector", "Shot detection"), ("weights", "Frame distance"),
+                             ("select", "Keyframe selection"), ("run", "Analysis and output")):
+            gr.Markdown(f"**{title}**")
+            with gr.Row():
+                for knob in KNOBS:
+                    if knob.group == group and knob.name not in MAIN_KNOBS:
+                        widgets[knob.name] = _widget(knob)
+    with gr.Row():
+        sheet = gr.Image(label="Contact sheet", type="filepath", interactive=False)
+        plot = gr.Image(label="Change score per frame", type="filepath", interactive=False)
+    shots = gr.Dataframe(headers=SHOT_HEADERS, label="Shots", interactive=False, wrap=True)
+    files = gr.File(label="Downloads: keyframes ZIP, shots CSV and JSON, contact sheet, plot",
+                    file_count="multiple", interactive=False)  # fmt: skip
+    gr.Examples(examples=[[str(EXAMPLES / "example.mp4")]], inputs=[video],
+                label="Example: seven shots with cuts, a fade through black, one through "
+                      "white, and three flashes")  # fmt: skip
+
+    names = [k.name for k in KNOBS]
+
+    def extract(path: str | None, backend_id: str, *rest: Any):
+        *values, progress = rest
+        if not path:
+            raise InputError("Upload a video first (MP4, MOV, WebM or MKV).")
+        settings = settings_from(dict(zip(names, values, strict=True)))
+        from pipelines.keyframes.job import run_keyframes  # OpenCV and friends load on first use
+
+        job = run_keyframes(registry, path, settings, spec_id=backend_id,
+                            progress=progress_callback(progress))  # fmt: skip
+        written = job.written
+        downloads = [str(p) for p in (written.zip, written.shots_csv, written.shots_json,
+                                      written.contact_sheet, written.plot) if p is not None]
+        return (
+            [(str(image), caption) for image, caption in written.keyframes],
+            str(written.contact_sheet),
+            str(written.plot),
+            shot_rows(job),
+            downloads,
+            summary(job),
+        )
+
+    # Name every setting in the API (gradio_client can pass them by keyword), and let Gradio
+    # hand in its progress tracker as the last argument.
+    extract.__signature__ = api_signature(backend.value)
+    handler = gpu(duration=300)(user_errors(extract))  # CLIP, when used, may run on a GPU
+
+    run_button.click(
+        handler,
+        [video, backend, *(widgets[name] for name in names)],
+        [gallery, sheet, plot, shots, files, info],
+        api_name="keyframes",
+        concurrency_id=ACCELERATOR,
+        concurrency_limit=ACCELERATOR_CONCURRENCY,
+    )

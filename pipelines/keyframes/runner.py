@@ -1,0 +1,271 @@
+"""The classical keyframe backend: one streaming pass over the video, no weights.
+
+Frames are decoded in order and scaled to the analysis size (:mod:`pipelines.keyframes.frames`)
+on a background thread while this thread analyses them, feeds the shot detector and samples
+keyframe candidates. Only a few small frames and compact per-frame records are held, so memory
+does not grow with the video. Afterwards shots are formed from the cuts and keyframes chosen
+from the candidates. Optionally an image encoder (``KeyframeRequest.embed``, e.g. CLIP) embeds
+sampled frames during the pass, and clustering uses those embeddings.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipelines.errors import InputError
+from pipelines.keyframes.analysis import FrameAnalysis
+from pipelines.keyframes.detectors import Cut, ShotDetector, make_detector
+from pipelines.keyframes.frames import scaled_frames
+from pipelines.keyframes.select import CandidatePool, blocked_mask, clustered, per_shot
+from pipelines.keyframes.settings import DetectorParams, SelectParams
+from pipelines.keyframes.timecodes import frame_times
+from pipelines.media import VideoInfo, probe_video
+from pipelines.registry import LoadContext
+
+Progress = Callable[[float, str], None]
+Embed = Callable[[list[np.ndarray]], np.ndarray]
+
+POOL_SIZE = 8192  # colour/texture candidates kept at most (about 6 MB)
+EMBED_POOL_SIZE = 2048  # embedded candidates kept at most
+EMBED_BATCH = 32
+
+
+@dataclass(frozen=True)
+class KeyframeRequest:
+    video: str
+    detector: DetectorParams = field(default_factory=DetectorParams)
+    select: SelectParams = field(default_factory=SelectParams)
+    analysis_side: int = 256  # longer side of the frames the detectors see
+    embed: Embed | None = None  # image encoder for clustering features (frames -> unit vectors)
+
+
+@dataclass(frozen=True)
+class Shot:
+    index: int
+    start_frame: int
+    end_frame: int  # exclusive
+    start_time: float
+    end_time: float
+    transition: str  # how the shot begins: start, cut, fade-black or fade-white
+    score: float | None  # content distance across that transition
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    frame: int
+    time: float
+    shot: int
+
+
+@dataclass
+class KeyframeResult:
+    video: str
+    fps: float
+    frame_count: int
+    width: int
+    height: int
+    duration: float
+    shots: list[Shot]
+    keyframes: list[Keyframe]
+    cuts: list[Cut]
+    flashes: list[tuple[int, int]]  # suppressed disturbances, frames [start, end)
+    scores: np.ndarray  # per-frame change score (NaN for plain frames)
+    thresholds: np.ndarray  # per-frame adaptive threshold
+    features: str  # what clustering used: "colour" or "clip" ("" in per-shot mode)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def prefetch(items: Iterator[Any], depth: int = 32) -> Iterator[Any]:
+    """Iterate ``items`` on a background thread, ``depth`` items ahead of the consumer.
+
+    Errors raised by ``items`` are re-raised here; stopping early stops the thread.
+    """
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(message: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(message, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not put(("item", item)):
+                    return
+            put(("end", None))
+        except BaseException as err:  # handed to the consumer, which re-raises it
+            put(("error", err))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=work, name="keyframes-decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = slots.get()
+            if kind == "item":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
+        worker.join()
+
+
+class _Embedder:
+    """Buffers sampled frames and embeds them in batches into a candidate pool."""
+
+    def __init__(self, embed: Embed, pool: CandidatePool):
+        self.embed, self.pool = embed, pool
+        self.batch: list[tuple[FrameAnalysis, np.ndarray]] = []
+
+    def add(self, analysis: FrameAnalysis, rgb: np.ndarray, usable: bool) -> None:
+        if usable and self.pool.wants(analysis.index):
+            self.batch.append((analysis, rgb))
+            if len(self.batch) >= EMBED_BATCH:
+                self.flush()
+
+    def flush(self) -> None:
+        if not self.batch:
+            return
+        vectors = np.asarray(self.embed([rgb for _, rgb in self.batch]), np.float32)
+        for (analysis, _), vector in zip(self.batch, vectors, strict=True):
+            self.pool.add(analysis.index, analysis.sharpness, vector, analysis.phash(), True)
+        self.batch = []
+
+
+@dataclass
+class _Scan:
+    """What the streaming pass leaves behind: cuts, candidates and the detector's records."""
+
+    cuts: list[Cut]
+    frame_count: int
+    detector: ShotDetector
+    pool: CandidatePool
+    embedded: CandidatePool | None
+
+
+class KeyframeRunner:
+    """Shots and keyframes of a video, with classical features (and an optional encoder)."""
+
+    def modules(self) -> dict[str, Any]:
+        return {}
+
+    def __call__(self, request: KeyframeRequest, progress: Progress | None = None
+                 ) -> KeyframeResult:  # fmt: skip
+        report = progress or (lambda fraction, desc: None)
+        select = request.select.validate()
+        if not 32 <= request.analysis_side <= 1024:
+            raise InputError(f"The analysis size {request.analysis_side} is out of range; use "
+                             f"32 to 1024 pixels.")  # fmt: skip
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        info = probe_video(request.video)
+        scan = self._scan(request, info, report)
+        count = scan.frame_count
+        timings["analyse"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        report(0.92, "choosing keyframes")
+        # One cut per frame, in order, inside the video (whatever a detector returned).
+        cuts = sorted({c.frame: c for c in scan.cuts if 0 < c.frame < count}.values(),
+                      key=lambda c: c.frame)  # fmt: skip
+        spans = list(pairwise([0, *(c.frame for c in cuts), count]))
+        transitions = [(c.start, c.end) for c in cuts]
+        flashes = list(scan.detector.flashes)
+        blocked = blocked_mask(count, transitions + [(s, e - 1) for s, e in flashes],
+                               select.edge_frames)  # fmt: skip
+        features = ""
+        if select.k:
+            embedded = scan.embedded is not None and len(scan.embedded) > 0
+            features = "clip" if embedded else "colour"
+            source = scan.embedded if embedded else scan.pool
+            picks = clustered(source, count, blocked, info.fps, select)
+        else:
+            picks = per_shot(scan.pool, spans, blocked, select)
+        timings["select"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        times = frame_times(request.video, count, info.fps)
+        duration = float(times[-1]) + 1.0 / info.fps
+        timings["timestamps"] = time.perf_counter() - start
+
+        def at(frame: int) -> float:
+            return round(float(times[frame]) if frame < count else duration, 6)
+
+        shots = [
+            Shot(i, b, e, at(b), at(e), "start" if i == 0 else cuts[i - 1].kind,
+                 None if i == 0 else cuts[i - 1].score)
+            for i, (b, e) in enumerate(spans)
+        ]  # fmt: skip
+        starts = [s.start_frame for s in shots]
+        keyframes = [Keyframe(f, at(f), bisect.bisect_right(starts, f) - 1) for f in picks]
+        trace = scan.detector.trace()
+        scores, thresholds = trace if trace is not None else (np.full(count, math.nan),) * 2
+        report(1.0, "done")
+        return KeyframeResult(
+            video=str(request.video), fps=info.fps, frame_count=count, width=info.width,
+            height=info.height, duration=duration, shots=shots, keyframes=keyframes, cuts=cuts,
+            flashes=flashes, scores=np.asarray(scores[:count], np.float32),
+            thresholds=np.asarray(thresholds[:count], np.float32), features=features,
+            timings=timings,
+        )  # fmt: skip
+
+    @staticmethod
+    def _scan(request: KeyframeRequest, info: VideoInfo, report: Progress) -> _Scan:
+        """The one decoding pass: analyse every frame, detect cuts, sample candidates."""
+        params, select = request.detector.validate(), request.select
+        detector = make_detector(params)
+        pool = CandidatePool(POOL_SIZE)
+        embedder = None
+        if request.embed is not None and select.k:
+            stride = max(1, round(select.embed_every * info.fps))
+            embedder = _Embedder(request.embed, CandidatePool(EMBED_POOL_SIZE, stride))
+        cuts: list[Cut] = []
+        count = 0
+        step = max(1, info.frame_count // 100)
+        frames = scaled_frames(request.video, request.analysis_side, fast=True)
+        for index, rgb in prefetch(frames):
+            analysis = FrameAnalysis(index, rgb)
+            cuts += detector.process_frame(analysis)
+            usable = not analysis.is_plain(params.flat_std)
+            if pool.wants(index):
+                phash = analysis.phash() if select.k else 0  # only clustering dedupes
+                pool.add(index, analysis.sharpness, analysis.descriptor, phash, usable)
+            if embedder is not None:
+                embedder.add(analysis, rgb, usable)
+            count = index + 1
+            if index % step == 0:
+                report(0.9 * min(1.0, count / max(1, info.frame_count)), "finding shots")
+        cuts += detector.post_process()
+        if embedder is not None:
+            embedder.flush()
+        if count == 0:
+            raise InputError(f"The video '{Path(request.video).name}' has no decodable frames. "
+                             f"Upload another video.")  # fmt: skip
+        return _Scan(cuts, count, detector, pool, embedder.pool if embedder else None)
+
+
+def build(ctx: LoadContext) -> KeyframeRunner:
+    """Builder of ``keyframes.classical`` (weight-free)."""
+    return KeyframeRunner()
