@@ -126,7 +126,8 @@ class Run:
 
 
 def new_run_folder(task: str, root: Path | None = None) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
+    # Microseconds keep names in start order (list_runs sorts by name) within one second.
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     folder = (root or outputs_dir()) / task / f"{stamp}-{uuid.uuid4().hex[:8]}"
     folder.mkdir(parents=True, exist_ok=False)
     return folder

@@ -90,3 +90,11 @@ def test_old_runs_are_cleaned_and_recent_ones_kept(tmp_path, monkeypatch):
     monkeypatch.setenv("STUDIO_RUN_MAX_AGE_HOURS", "soon")
     with pytest.raises(ValueError, match="STUDIO_RUN_MAX_AGE_HOURS"):
         run_max_age_hours()
+
+
+def test_list_runs_is_newest_first_within_one_second(tmp_path):
+    paths = []
+    for _ in range(5):
+        with start_run("style", root=tmp_path) as run:
+            paths.append(run.path)
+    assert list_runs("style", root=tmp_path) == paths[::-1]
