@@ -22,6 +22,7 @@ from pipelines.registry import STATUS_HEADERS, Registry, status_rows
 COMMAND_MODULES: tuple[str, ...] = (
     "pipelines.keyframes.command",
     "pipelines.portrait.command",
+    "pipelines.style.command",
     "pipelines.talking_head.command",
 )
 

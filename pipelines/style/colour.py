@@ -1,0 +1,119 @@
+"""Colour and tone transfer and OpenCV painterly effects: the classical backend's building blocks.
+
+Pure functions on RGB uint8 arrays. Style statistics are computed once per style image
+(:class:`StyleStats`) so a video pays for them once, not per frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+PALETTE_SIZE = 8  # colours of the cartoon preset, learnt from the style image
+_EPS = 1e-3
+
+
+def to_lab(rgb: np.ndarray) -> np.ndarray:
+    """RGB uint8 -> CIE Lab float32 (L in 0..100)."""
+    return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+
+
+def from_lab(lab: np.ndarray) -> np.ndarray:
+    """CIE Lab float32 -> RGB uint8 (out-of-gamut colours clipped)."""
+    rgb = cv2.cvtColor(lab.astype(np.float32), cv2.COLOR_LAB2RGB)
+    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class StyleStats:
+    """What the classical methods need of a style image."""
+
+    image: np.ndarray  # RGB uint8 (for histogram matching)
+    mean: np.ndarray  # Lab channel means, shape (3,)
+    std: np.ndarray  # Lab channel standard deviations, shape (3,)
+    palette: np.ndarray  # (PALETTE_SIZE, 3) Lab colours, k-means centres of the style's pixels
+
+    @classmethod
+    def of(cls, rgb: np.ndarray) -> StyleStats:
+        lab = to_lab(rgb).reshape(-1, 3)
+        return cls(rgb, lab.mean(axis=0), lab.std(axis=0), _palette(lab))
+
+
+def _palette(lab: np.ndarray) -> np.ndarray:
+    """Deterministic k-means palette (fixed seed, subsampled pixels)."""
+    step = max(1, len(lab) // 20_000)
+    samples = np.ascontiguousarray(lab[::step], np.float32)
+    k = min(PALETTE_SIZE, len(np.unique(samples.round(1), axis=0)))
+    if k < 2:
+        return samples[:1].copy()
+    cv2.setRNGSeed(0)
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+    _, _, centres = cv2.kmeans(samples, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    return centres
+
+
+def reinhard(content: np.ndarray, style: StyleStats) -> np.ndarray:
+    """Reinhard et al. (2001): match each Lab channel's mean and deviation to the style's."""
+    lab = to_lab(content)
+    mean = lab.reshape(-1, 3).mean(axis=0)
+    std = lab.reshape(-1, 3).std(axis=0)
+    lab = (lab - mean) * (style.std / np.maximum(std, _EPS)) + style.mean
+    return from_lab(lab)
+
+
+def histogram(content: np.ndarray, style: StyleStats) -> np.ndarray:
+    """Match each RGB channel's histogram to the style image's (scikit-image)."""
+    from skimage.exposure import match_histograms
+
+    matched = match_histograms(content, style.image, channel_axis=-1)
+    return np.clip(matched + 0.5, 0, 255).astype(np.uint8)
+
+
+def painting(content: np.ndarray, style: StyleStats) -> np.ndarray:
+    """OpenCV's edge-preserving stylisation, in the style's colours."""
+    return reinhard(cv2.stylization(content, sigma_s=60, sigma_r=0.45), style)
+
+
+def cartoon(content: np.ndarray, style: StyleStats) -> np.ndarray:
+    """Flat regions in the style's palette, outlined with dark edge lines."""
+    smooth = cv2.bilateralFilter(content, 9, 60, 7)
+    lab = to_lab(reinhard(smooth, style))
+    flat = lab.reshape(-1, 3)
+    # Nearest palette colour: |x - c|^2 = |x|^2 - 2 x.c + |c|^2; |x|^2 does not change argmin.
+    scores = flat @ style.palette.T * -2.0 + np.sum(style.palette**2, axis=1)
+    quantised = style.palette[np.argmin(scores, axis=1)].reshape(lab.shape)
+    grey = cv2.medianBlur(cv2.cvtColor(content, cv2.COLOR_RGB2GRAY), 5)
+    block = max(3, (min(content.shape[:2]) // 60) | 1)
+    edges = cv2.adaptiveThreshold(grey, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY,
+                                  block, 5)
+    out = from_lab(quantised)
+    out[edges == 0] = (out[edges == 0] * 0.15).astype(np.uint8)
+    return out
+
+
+def pencil(content: np.ndarray, style: StyleStats) -> np.ndarray:
+    """OpenCV's colour pencil sketch, tinted with the style's colours."""
+    _, colour = cv2.pencilSketch(content, sigma_s=60, sigma_r=0.07, shade_factor=0.05)
+    return reinhard(colour, style)
+
+
+METHODS = {"reinhard": reinhard, "histogram": histogram, "painting": painting,
+           "cartoon": cartoon, "pencil": pencil}
+
+
+def keep_colours(stylised: np.ndarray, content: np.ndarray) -> np.ndarray:
+    """The stylised image's lightness with the content's colour (Lab a and b)."""
+    lab = to_lab(content)
+    lab[..., 0] = to_lab(stylised)[..., 0]
+    return from_lab(lab)
+
+
+def mix(a: np.ndarray, b: np.ndarray, weight: float) -> np.ndarray:
+    """``a`` moved ``weight`` of the way towards ``b`` (uint8 in, uint8 out)."""
+    if weight >= 1.0:
+        return b
+    if weight <= 0.0:
+        return a
+    return cv2.addWeighted(a, 1.0 - weight, b, weight, 0.0)
