@@ -22,6 +22,7 @@ from pipelines.registry import STATUS_HEADERS, Registry, status_rows
 COMMAND_MODULES: tuple[str, ...] = (
     "pipelines.keyframes.command",
     "pipelines.portrait.command",
+    "pipelines.super_res.command",
     "pipelines.style.command",
     "pipelines.talking_head.command",
 )

@@ -17,6 +17,7 @@ SPEC_MODULES: dict[str, str] = {
     "keyframes": "pipelines.keyframes.specs",
     "portrait": "pipelines.portrait.specs",
     "talking_head": "pipelines.talking_head.specs",
+    "super_res": "pipelines.super_res.specs",
     "style": "pipelines.style.specs",
 }
 

@@ -1,13 +1,153 @@
-"""Super-resolution tab: the task is being built; meanwhile it lists its backends."""
+"""Super-resolution tab: images (before/after slider, quality metrics) and videos."""
 
 from __future__ import annotations
 
+import gradio as gr
+
+from pipelines.errors import InputError
 from pipelines.registry import Registry
-from tabs.common import pending_tab
+from pipelines.super_res.base import SCALE_MAX, SCALE_MIN
+from pipelines.super_res.job import (
+    IMAGE_FORMATS,
+    ImageJob,
+    ImageJobResult,
+    VideoJob,
+    VideoJobResult,
+    run_image,
+    run_video,
+)
+from tabs.common import (
+    ACCELERATOR,
+    ACCELERATOR_CONCURRENCY,
+    ASSETS,
+    backend_dropdown,
+    gpu,
+    progress_callback,
+    ui_text,
+    user_errors,
+)
 
 TITLE = "Super-resolution"
 TASK = "super_res"
+EXAMPLES = ASSETS / TASK
+
+
+def _seconds(timings: dict[str, float]) -> str:
+    return f"{sum(timings.values()):.2f} s"
+
+
+def _notes(notes: list[str]) -> str:
+    return "".join(f"\n\n> {note}" for note in notes)
+
+
+def image_summary(result: ImageJobResult) -> str:
+    (w, h), (ow, oh) = result.input_size, result.output_size
+    text = (f"**{w}x{h} → {ow}x{oh}** on {result.device} ({result.dtype}) in "
+            f"{_seconds(result.timings)}. Run folder: `{result.run_dir}`")
+    metrics = result.metrics
+    if metrics:
+        psnr = "∞ (identical)" if metrics["psnr"] is None else f"{metrics['psnr']:.2f} dB"
+        lpips = "n/a" if metrics["lpips"] is None else f"{metrics['lpips']:.4f}"
+        text += (f"\n\n| {metrics['mode']} ({metrics['compared']}) | value |\n|---|---|\n"
+                 f"| PSNR (higher is better) | {psnr} |\n"
+                 f"| SSIM (1 is identical) | {metrics['ssim']:.4f} |\n"
+                 f"| LPIPS (0 is identical) | {lpips} |")
+        if metrics["lpips_note"]:
+            text += f"\n\n_{metrics['lpips_note']}_"
+    return text + _notes(result.notes)
+
+
+def video_summary(result: VideoJobResult) -> str:
+    (w, h), (ow, oh) = result.input_size, result.output_size
+    audio = "audio kept" if result.has_audio else "no audio track"
+    return (f"**{w}x{h} → {ow}x{oh}**, {result.frames} frames at {result.fps:g} fps, {audio}; "
+            f"{result.frames_per_second:.2f} frames/s on {result.device} ({result.dtype}). "
+            f"Run folder: `{result.run_dir}`" + _notes(result.notes))
 
 
 def build(registry: Registry) -> None:
-    pending_tab(registry, TASK)
+    gr.Markdown(ui_text(TASK))
+    with gr.Row():
+        backend = backend_dropdown(registry, TASK, scale=3, allow_custom_value=True)
+        scale = gr.Slider(SCALE_MIN, SCALE_MAX, value=2, step=0.1, label="Scale", scale=2)
+    with gr.Accordion("Advanced settings", open=False), gr.Row():
+        tile = gr.Slider(0, 1024, value=0, step=8, label="Tile size (input pixels)",
+                         info="0 picks the largest tile that fits in free memory.")
+        fmt = gr.Radio(list(IMAGE_FORMATS), value="png", label="Image output format",
+                       info="JPEG drops transparency.")
+    with gr.Tabs():
+        with gr.Tab("Image"):
+            with gr.Row():
+                with gr.Column():
+                    image = gr.Image(type="filepath", image_mode=None, label="Image",
+                                     sources=["upload", "clipboard"])
+                    with gr.Accordion("Quality check", open=False):
+                        reference = gr.Image(type="filepath", image_mode=None,
+                                             label="Reference: the high-resolution original",
+                                             sources=["upload", "clipboard"])
+                        self_check = gr.Checkbox(
+                            label="Self-check without a reference: shrink, upscale back, compare"
+                        )
+                    image_button = gr.Button("Upscale image", variant="primary")
+                with gr.Column():
+                    slider = gr.ImageSlider(label="Before (nearest) / after", format="png",
+                                            interactive=False)
+                    image_file = gr.File(label="Result")
+                    image_info = gr.Markdown()
+            gr.Examples(
+                examples=[
+                    [str(EXAMPLES / "astronaut_128.png"), str(EXAMPLES / "astronaut_256.png")],
+                    [str(EXAMPLES / "coffee_160.jpg"), None],
+                    [str(EXAMPLES / "logo_rgba.png"), None],
+                ],
+                inputs=[image, reference],
+                label="Examples (the astronaut comes with its original as the reference)",
+            )
+        with gr.Tab("Video"):
+            with gr.Row():
+                with gr.Column():
+                    video = gr.Video(label="Video", sources=["upload"])
+                    video_button = gr.Button("Upscale video", variant="primary")
+                with gr.Column():
+                    video_out = gr.Video(label="Upscaled (H.264, original audio)",
+                                         interactive=False)
+                    video_info = gr.Markdown()
+            gr.Examples(examples=[[str(EXAMPLES / "pan_160x120.mp4")]], inputs=[video])
+
+    @gpu()
+    @user_errors
+    def upscale_image(path, reference_path, backend_id, factor, tile_side, output_format,
+                      check, progress=gr.Progress()):  # noqa: B008 (Gradio's progress hook)
+        if not path:
+            raise InputError("Upload an image to upscale first.")
+        job = ImageJob(path, backend_id, float(factor), int(tile_side or 0), output_format,
+                       reference_path or None, bool(check))
+        result = run_image(registry, job, progress_callback(progress))
+        return (result.before, str(result.output)), str(result.output), image_summary(result)
+
+    @gpu(duration=600)
+    @user_errors
+    def upscale_video(path, backend_id, factor, tile_side,
+                      progress=gr.Progress()):  # noqa: B008 (Gradio's progress hook)
+        if not path:
+            raise InputError("Upload a video to upscale first.")
+        job = VideoJob(path, backend_id, float(factor), int(tile_side or 0))
+        result = run_video(registry, job, progress_callback(progress))
+        return str(result.output), video_summary(result)
+
+    image_button.click(
+        upscale_image,
+        [image, reference, backend, scale, tile, fmt, self_check],
+        [slider, image_file, image_info],
+        api_name="super_res",
+        concurrency_id=ACCELERATOR,
+        concurrency_limit=ACCELERATOR_CONCURRENCY,
+    )
+    video_button.click(
+        upscale_video,
+        [video, backend, scale, tile],
+        [video_out, video_info],
+        api_name="super_res_video",
+        concurrency_id=ACCELERATOR,
+        concurrency_limit=ACCELERATOR_CONCURRENCY,
+    )
