@@ -10,6 +10,8 @@ import os
 import shutil
 import socket
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,11 +42,40 @@ def hub_cache() -> Path:
     return path
 
 
-@pytest.fixture
-def free_port() -> int:
+def pick_free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture
+def free_port() -> int:
+    return pick_free_port()
+
+
+@contextmanager
+def served_studio(registry, downloads: Path) -> Iterator:
+    """The whole studio around ``registry``, served in-process on a free loopback port, as
+    ``python app.py`` serves it; yields a ``gradio_client.Client`` and closes the server after."""
+    from gradio_client import Client
+
+    import app
+    from pipelines.manifest import outputs_dir
+
+    demo = app.build_app(registry)
+    demo.launch(
+        prevent_thread_lock=True,
+        server_name="127.0.0.1",
+        server_port=pick_free_port(),
+        allowed_paths=[str(outputs_dir())],
+        quiet=True,
+    )
+    try:
+        yield Client(
+            demo.local_url, verbose=False, analytics_enabled=False, download_files=str(downloads)
+        )
+    finally:
+        demo.close()
 
 
 def studio_env(**extra: str) -> dict[str, str]:

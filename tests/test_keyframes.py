@@ -42,6 +42,7 @@ from pipelines.keyframes.timecodes import timecode
 from pipelines.manifest import outputs_dir
 from pipelines.media import iter_frames, load_image, write_video
 from tests import keyframes_fixtures as kf
+from tests.checkpoints import tiny_clip_checkpoint
 from tests.media_fixtures import write_rotated_video
 
 WIDTH, HEIGHT = 192, 108
@@ -267,7 +268,7 @@ def test_clustered_keyframes_respect_k_gap_and_duplicates(videos):
 def test_clip_embeddings_drive_clustering_when_on_disk(videos, tmp_path):
     """With the CLIP spec's weights on disk, clustering runs on its embeddings."""
     folder = tmp_path / "tiny-clip"
-    kf.tiny_clip_checkpoint(folder)
+    tiny_clip_checkpoint(folder)
     registry = build_registry()
     registry.replace("metrics.clip-vit-b32", repo_id=str(folder))
     assert registry.status("metrics.clip-vit-b32").on_disk

@@ -10,27 +10,15 @@ from pathlib import Path
 import pytest
 
 from tests import keyframes_fixtures as kf
+from tests.conftest import served_studio
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    import socket
-
-    from gradio_client import Client
-
-    import app
     from pipelines.catalog import build_registry
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    demo = app.build_app(build_registry())
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-    try:
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False, analytics_enabled=False,
-                     download_files=str(tmp_path_factory.mktemp("downloads")))  # fmt: skip
-    finally:
-        demo.close()
+    with served_studio(build_registry(), tmp_path_factory.mktemp("downloads")) as client:
+        yield client
 
 
 def test_api_runs_the_example_and_returns_every_output(client):

@@ -11,7 +11,7 @@ from pipelines.catalog import build_registry
 from pipelines.media import probe_video
 from pipelines.portrait.job import animate
 from pipelines.portrait.request import MotionSettings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, served_studio
 
 ASTRONAUT = ROOT / "assets" / "portrait" / "astronaut.jpg"
 COFFEE = ROOT / "assets" / "portrait" / "coffee.jpg"
@@ -81,24 +81,8 @@ def test_backend_choice_shows_its_own_controls():
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    """The whole studio, served in-process on a free loopback port (one launch per module)."""
-    import socket
-
-    from gradio_client import Client
-
-    from app import build_app
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    demo = build_app(build_registry())
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port,
-                quiet=True)
-    try:
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False, analytics_enabled=False,
-                     download_files=str(tmp_path_factory.mktemp("downloads")))
-    finally:
-        demo.close()
+    with served_studio(build_registry(), tmp_path_factory.mktemp("downloads")) as client:
+        yield client
 
 
 def _arguments(picture: Path, backend: str = "portrait.classical") -> list:

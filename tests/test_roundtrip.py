@@ -6,14 +6,13 @@ This is diffusers' own testing habit: seed, build each component from a small co
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
 
 from pipelines.catalog import build_registry
 from pipelines.registry import LoadContext, PipelineSpec, Registry
+from tests.checkpoints import tiny_clip_checkpoint
 
 
 class DenoiseRunner:
@@ -106,44 +105,8 @@ def test_diffusers_checkpoint_missing_a_component_is_not_loaded(tiny_ddpm):
 @pytest.fixture
 def tiny_clip(tmp_path):
     """A CLIP checkpoint with the file layout of openai/clip-vit-base-patch32 (a .bin file)."""
-    from transformers import (
-        CLIPConfig,
-        CLIPImageProcessor,
-        CLIPModel,
-        CLIPProcessor,
-        CLIPTokenizer,
-    )
-
-    torch.manual_seed(0)
-    config = CLIPConfig(
-        text_config={
-            "vocab_size": 40, "hidden_size": 16, "intermediate_size": 32,
-            "num_hidden_layers": 1, "num_attention_heads": 2, "max_position_embeddings": 16,
-        },
-        vision_config={
-            "image_size": 32, "patch_size": 8, "hidden_size": 16, "intermediate_size": 32,
-            "num_hidden_layers": 1, "num_attention_heads": 2,
-        },
-        projection_dim=8,
-    )  # fmt: skip
     folder = tmp_path / "tiny-clip"
-    folder.mkdir()
-    model = CLIPModel(config).eval()
-    model.config.save_pretrained(folder)
-    torch.save(model.state_dict(), folder / "pytorch_model.bin")
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1, "<unk>": 2}
-    vocab.update({f"{c}</w>": i + 3 for i, c in enumerate(letters)})
-    vocab.update({c: i + 3 + len(letters) for i, c in enumerate(letters[:8])})
-    (folder / "vocab.json").write_text(json.dumps(vocab))
-    (folder / "merges.txt").write_text("#version: 0.2\n")
-    tokenizer = CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
-    processor = CLIPProcessor(
-        image_processor=CLIPImageProcessor(size={"shortest_edge": 32}, crop_size=32),
-        tokenizer=tokenizer,
-    )
-    processor.save_pretrained(folder)
-    return folder, model
+    return folder, tiny_clip_checkpoint(folder)
 
 
 def test_clip_spec_loads_the_published_file_layout(tiny_clip):

@@ -3,35 +3,23 @@
 from __future__ import annotations
 
 import json
-import socket
 
 import numpy as np
 import pytest
 from skimage import data
 
-from pipelines.manifest import list_runs, outputs_dir
+from pipelines.manifest import list_runs
 from pipelines.media import load_image, probe_video, save_image, write_video
+from tests.conftest import served_studio
 from tests.style_fixtures import panning_frames, style_image
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    from gradio_client import Client
-
-    import app
     from pipelines.catalog import build_registry
 
-    demo = app.build_app(build_registry())
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port,
-                allowed_paths=[str(outputs_dir())], quiet=True)
-    try:
-        yield Client(demo.local_url, verbose=False, analytics_enabled=False,
-                     download_files=str(tmp_path_factory.mktemp("downloads")))
-    finally:
-        demo.close()
+    with served_studio(build_registry(), tmp_path_factory.mktemp("downloads")) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")

@@ -2,40 +2,26 @@
 
 from __future__ import annotations
 
-import socket
-
 import numpy as np
 import pytest
 from PIL import Image
 
-from pipelines.manifest import outputs_dir
 from pipelines.media import probe_video, write_video
+from tests.conftest import served_studio
 from tests.media_fixtures import moving_frames, sine
 from tests.super_res_fixtures import compact_state_dict, save_checkpoint
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    from gradio_client import Client
-
-    import app
     from pipelines.catalog import build_registry
 
     weights = save_checkpoint(tmp_path_factory.mktemp("anime"), "realesr-animevideov3.pth",
                               compact_state_dict(scale=4))
     registry = build_registry()
     registry.replace("super_res.realesr-animevideov3", repo_id=str(weights))
-    demo = app.build_app(registry)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port,
-                allowed_paths=[str(outputs_dir())], quiet=True)
-    try:
-        yield Client(demo.local_url, verbose=False, analytics_enabled=False,
-                     download_files=str(tmp_path_factory.mktemp("downloads")))
-    finally:
-        demo.close()
+    with served_studio(registry, tmp_path_factory.mktemp("downloads")) as client:
+        yield client
 
 
 def test_api_names(client):

@@ -8,6 +8,7 @@ import pytest
 from pipelines import media
 from pipelines.catalog import build_registry
 from tabs.common import ASSETS
+from tests.conftest import served_studio
 from tests.talking_head_fixtures import landscape, needs_espeak
 
 EXAMPLES = ASSETS / "talking_head"
@@ -15,23 +16,8 @@ EXAMPLES = ASSETS / "talking_head"
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    """The studio served in-process on a free loopback port (one launch for this module)."""
-    import socket
-
-    from gradio_client import Client
-
-    import app
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    demo = app.build_app(build_registry())
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-    try:
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False,
-                     download_files=str(tmp_path_factory.mktemp("downloads")))
-    finally:
-        demo.close()
+    with served_studio(build_registry(), tmp_path_factory.mktemp("downloads")) as client:
+        yield client
 
 
 def call(client, face, audio=None, text="", backend="talking_head.classical"):
