@@ -12,6 +12,7 @@ here downloads; LPIPS is computed only when that file is already on disk, and ot
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -119,7 +120,9 @@ def _lpips_model(checkpoint: str):
     """The LPIPS (AlexNet, v0.1) network; its backbone loads from the local ``checkpoint``."""
     import lpips
 
-    return lpips.LPIPS(net="alex", version="0.1", verbose=False).eval()
+    with warnings.catch_warnings():  # lpips asks torchvision for AlexNet the deprecated way
+        warnings.simplefilter("ignore", UserWarning)
+        return lpips.LPIPS(net="alex", version="0.1", verbose=False).eval()
 
 
 def lpips(prediction: np.ndarray, target: np.ndarray) -> float:
