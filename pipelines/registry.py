@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pipelines import device as dev
-from pipelines.errors import StudioError, UnknownPipeline, WeightsUnavailable
+from pipelines.errors import InputError, StudioError, UnknownPipeline, WeightsUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -492,6 +492,20 @@ class Registry:
         """The task's specs, the weight-free classical one first."""
         specs = [s for s in self._specs.values() if s.task == task]
         return sorted(specs, key=lambda s: (s.kind != "classical", s.id))
+
+    def resolve(self, task: str, name: str | None) -> PipelineSpec:
+        """The ``task`` spec a user named: a full id (``style.adain``), its short form
+        (``adain``), or nothing for the task's default; naming another task's spec is an error."""
+        name = (name or "").strip()
+        if not name:
+            return self.default(task)
+        spec = self.get(name if "." in name else f"{task}.{name}")
+        if spec.task != task:
+            choices = ", ".join(s.id for s in self.by_task(task))
+            raise InputError(
+                f"'{name}' is a {spec.task} backend, not a {task} one. Pick one of: {choices}."
+            )
+        return spec
 
     def default(self, task: str) -> PipelineSpec:
         specs = self.by_task(task)

@@ -252,3 +252,17 @@ def test_gpu_only_spec_is_refused_on_cpu(tmp_path):
     registry.replace("style.a", needs_gpu=True)
     with pytest.raises(StudioError, match="needs a GPU"):
         registry.load("style.a", device="cpu")
+
+
+def test_resolve_takes_full_ids_short_names_and_defaults(tmp_path):
+    from pipelines.errors import InputError
+
+    registry = registry_with(tmp_path, "zeta")
+    registry.add(spec("classical", kind="classical"), spec("x", task="portrait", kind="classical"))
+    assert registry.resolve("style", None).id == "style.classical"
+    assert registry.resolve("style", " zeta ").id == "style.zeta"
+    assert registry.resolve("style", "style.zeta").id == "style.zeta"
+    with pytest.raises(InputError, match="is a portrait backend, not a style one"):
+        registry.resolve("style", "portrait.x")
+    with pytest.raises(UnknownPipeline, match="Unknown backend 'style.nope'"):
+        registry.resolve("style", "nope")

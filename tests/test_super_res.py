@@ -16,7 +16,7 @@ from pipelines.errors import InputError, LimitExceeded, StudioError
 from pipelines.media import load_image, probe_video, read_audio, write_video
 from pipelines.registry import Registry
 from pipelines.super_res.base import UpscaleRequest
-from pipelines.super_res.job import ImageJob, VideoJob, resolve_backend, run_image, run_video
+from pipelines.super_res.job import ImageJob, VideoJob, run_image, run_video
 from pipelines.super_res.specs import SPECS
 from pipelines.super_res.tiling import TilePlan, axis_tiles, plan_tiles, ramp, upscale_tiled
 from tests.media_fixtures import moving_frames, sine, write_audio_file
@@ -69,11 +69,11 @@ def test_specs_are_registered_with_real_repos_and_exact_files():
 
 
 def test_backend_short_names_resolve(registry):
-    assert resolve_backend(registry, "classical").id == "super_res.classical"
-    assert resolve_backend(registry, None).id == "super_res.classical"
-    assert resolve_backend(registry, "super_res.swin2sr-x2").id == "super_res.swin2sr-x2"
+    assert registry.resolve("super_res", "classical").id == "super_res.classical"
+    assert registry.resolve("super_res", None).id == "super_res.classical"
+    assert registry.resolve("super_res", "super_res.swin2sr-x2").id == "super_res.swin2sr-x2"
     with pytest.raises(StudioError, match="Unknown backend"):
-        resolve_backend(registry, "nope")
+        registry.resolve("super_res", "nope")
 
 
 # --------------------------------------------------------------------------------------------

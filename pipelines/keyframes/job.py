@@ -46,10 +46,7 @@ def run_keyframes(registry: Registry, video: str | Path, settings: Settings | No
     if not video:
         raise InputError("No video was given. Upload a video (MP4, MOV, WebM or MKV).")
     report = progress or (lambda fraction, desc: None)
-    spec = registry.get(spec_id) if spec_id else registry.default(TASK)
-    if spec.task != TASK:
-        raise InputError(f"'{spec.id}' is not a keyframe backend; pick one of "
-                         f"{', '.join(s.id for s in registry.by_task(TASK))}.")  # fmt: skip
+    spec = registry.resolve(TASK, spec_id)
     clip = uses_clip(registry, settings.select)
     params = settings.as_dict()
     with start_run(TASK, spec=spec, params=params, seed=settings.select.seed) as run:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.errors import InputError
 from pipelines.manifest import start_run
 from pipelines.media import (
     LoadedImage,
@@ -99,10 +98,7 @@ def animate(
 ) -> AnimateOutput:
     """Animate ``picture`` with backend ``spec_id`` and write the run folder."""
     report = progress or (lambda fraction, desc: None)
-    spec = registry.get(spec_id)
-    if spec.task != TASK:
-        raise InputError(f"'{spec_id}' is not a portrait backend; pick one whose id starts "
-                         "with 'portrait.'.")
+    spec = registry.resolve(TASK, spec_id)
     rgb, notes = load_picture(picture)
     request = AnimateRequest(rgb, int(frames), float(fps), int(seed), motion or MotionSettings(),
                              svd or SvdSettings(), dit or DitSettings())
@@ -117,7 +113,7 @@ def animate(
         report(0.0, f"loading {spec.label}")
         with ExitStack() as pin:
             with run.stage("load"):
-                runner = pin.enter_context(registry.pinned(spec_id))
+                runner = pin.enter_context(registry.pinned(spec.id))
             run.device, run.dtype = runner.device, runner.dtype
             with run.stage("animate"):
                 result = runner(request, lambda f, d: report(0.5 * f, d))

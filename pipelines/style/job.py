@@ -10,23 +10,11 @@ from pathlib import Path
 from pipelines.errors import InputError
 from pipelines.manifest import Run, start_run
 from pipelines.media import get_limits, load_image, probe_video
-from pipelines.registry import PipelineSpec, Registry
+from pipelines.registry import Registry
 from pipelines.style.types import TASK, Progress, StyleRequest, StyleResult
 
 DEFAULT_BACKEND = f"{TASK}.classical"
 IMAGE_FORMATS = ("png", "jpg", "webp")
-
-
-def resolve_backend(registry: Registry, name: str | None) -> PipelineSpec:
-    """The spec for a full id (``style.adain``) or its short form (``adain``); None: default."""
-    name = (name or DEFAULT_BACKEND).strip()
-    if "." not in name:
-        name = f"{TASK}.{name}"
-    spec = registry.get(name)
-    if spec.task != TASK:
-        raise InputError(f"'{name}' is a {spec.task} backend, not a style one. Pick one of: "
-                         f"{', '.join(s.id for s in registry.by_task(TASK))}.")
-    return spec
 
 
 @dataclass(frozen=True)
@@ -68,7 +56,7 @@ def _check_inputs(job: StyleJob, is_video: bool) -> None:
 def run_job(registry: Registry, job: StyleJob, progress: Progress | None = None,
             root: Path | None = None) -> tuple[Run, StyleResult]:
     """Run one style job into a new run folder; returns the run and the runner's result."""
-    spec = resolve_backend(registry, job.backend)
+    spec = registry.resolve(TASK, job.backend)
     probe = StyleRequest(job.content, job.style, "x", method=job.method, strength=job.strength,
                          mix=job.mix, blend=job.blend, max_side=job.max_side).validate()
     _check_inputs(job, probe.is_video)

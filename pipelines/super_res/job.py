@@ -33,7 +33,7 @@ from pipelines.media import (
     probe_video,
     save_image,
 )
-from pipelines.registry import PipelineSpec, Registry
+from pipelines.registry import Registry
 from pipelines.super_res.base import (
     MIN_SIDE,
     TASK,
@@ -51,19 +51,6 @@ IMAGE_FORMATS = ("png", "jpg", "webp")
 VIDEO_CRF = 18
 VIDEO_PRESET = "fast"  # upscaled frames are large: "medium" would make encoding the bottleneck
 _SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N", "I", "array:uint16")
-
-
-def resolve_backend(registry: Registry, name: str | None) -> PipelineSpec:
-    """The spec for ``name``: a full id (``super_res.classical``) or its short form
-    (``classical``); None means the default."""
-    name = (name or DEFAULT_BACKEND).strip()
-    if "." not in name:
-        name = f"{TASK}.{name}"
-    spec = registry.get(name)
-    if spec.task != TASK:
-        raise InputError(f"'{name}' is a {spec.task} backend, not a super-resolution one. "
-                         f"Pick one of: {', '.join(s.id for s in registry.by_task(TASK))}.")
-    return spec
 
 
 def _report(progress: Progress | None, start: float, span: float) -> Progress | None:
@@ -175,7 +162,7 @@ def run_image(registry: Registry, job: ImageJob,
     """Upscale one image into a new run folder."""
     import cv2
 
-    spec = resolve_backend(registry, job.backend)
+    spec = registry.resolve(TASK, job.backend)
     fmt = job.fmt.lower().lstrip(".").replace("jpeg", "jpg")
     if fmt not in IMAGE_FORMATS:
         raise InputError(f"Cannot write '{job.fmt}' images; choose png, jpg or webp.")
@@ -324,7 +311,7 @@ def _eta(seconds: float) -> str:
 def run_video(registry: Registry, job: VideoJob,
               progress: Progress | None = None) -> VideoJobResult:
     """Upscale a video frame by frame into a new run folder (H.264, original audio kept)."""
-    spec = resolve_backend(registry, job.backend)
+    spec = registry.resolve(TASK, job.backend)
     scale = check_scale(job.scale)
     info = probe_video(job.source)
     size = check_input_size(info.width, info.height, scale, "video frame")

@@ -53,13 +53,6 @@ class TalkJob:
     notes: list[str]  # sentences the user should read (several faces, silence, scaling, ...)
 
 
-def resolve_backend(registry: Registry, name: str | None) -> PipelineSpec:
-    """The spec for a full id, a short name (``wav2lip-gan``) or None (the default)."""
-    if not name:
-        return registry.default(TASK)
-    return registry.get(name if name.startswith(f"{TASK}.") else f"{TASK}.{name}")
-
-
 def sharpen_choices(registry: Registry) -> list[PipelineSpec]:
     """Super-resolution backends that can sharpen Wav2Lip's mouth crops (none if that task has
     no backends registered yet)."""
@@ -101,7 +94,7 @@ def talk(
         raise InputError("Give either an audio file or text to speak, not both: clear one.")
     if not audio and not text:
         raise InputError("Upload an audio file (WAV, MP3, M4A, OGG or FLAC) or type text to speak.")
-    spec = resolve_backend(registry, options.backend)
+    spec = registry.resolve(TASK, options.backend)
     sharpen = registry.get(options.sharpen) if options.sharpen else None
     if sharpen is not None and sharpen.task != "super_res":
         raise InputError(f"'{sharpen.id}' is not a super-resolution backend.")
