@@ -33,6 +33,7 @@ import numpy as np  # noqa: E402
 
 from pipelines.portrait.classical import ClassicalAnimator  # noqa: E402
 from pipelines.portrait.request import AnimateRequest, MotionSettings, SvdSettings  # noqa: E402
+from pipelines.portrait.svd import SVD_SCHEDULER_CONFIG  # noqa: E402
 from pipelines.registry import Registry  # noqa: E402
 
 GIB = 1024**3
@@ -141,12 +142,7 @@ def svd_components(full: bool):
             hidden_size=32, projection_dim=32, num_hidden_layers=1, num_attention_heads=4,
             image_size=224, intermediate_size=37, patch_size=32,
         ))  # fmt: skip
-    scheduler = EulerDiscreteScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-        interpolation_type="linear", num_train_timesteps=1000, prediction_type="v_prediction",
-        sigma_max=700.0, sigma_min=0.002, steps_offset=1, timestep_spacing="leading",
-        timestep_type="continuous", use_karras_sigmas=True,
-    )  # fmt: skip
+    scheduler = EulerDiscreteScheduler(**SVD_SCHEDULER_CONFIG)
     return dict(unet=unet, vae=vae, image_encoder=encoder, scheduler=scheduler,
                 feature_extractor=CLIPImageProcessor())
 

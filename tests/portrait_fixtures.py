@@ -12,6 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pipelines.portrait.svd import SVD_SCHEDULER_CONFIG
+
 
 def tiny_svd(folder: Path) -> Path:
     """A StableVideoDiffusionPipeline folder with SVD's file names (fp16 variant)."""
@@ -39,12 +41,7 @@ def tiny_svd(folder: Path) -> Path:
         addition_time_embed_dim=32,
         num_frames=4,
     )
-    scheduler = EulerDiscreteScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-        interpolation_type="linear", num_train_timesteps=1000, prediction_type="v_prediction",
-        sigma_max=700.0, sigma_min=0.002, steps_offset=1, timestep_spacing="leading",
-        timestep_type="continuous", use_karras_sigmas=True,
-    )  # fmt: skip
+    scheduler = EulerDiscreteScheduler(**SVD_SCHEDULER_CONFIG)
     torch.manual_seed(0)
     # Three levels (8x smaller latents than pixels, as SVD's VAE): SVD sides are multiples of 64,
     # so a 64x64 frame becomes an 8x8 latent and the UNet stays fast on a CPU.

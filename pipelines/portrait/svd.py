@@ -16,6 +16,16 @@ from pipelines.portrait.request import AnimateRequest, SvdSettings
 from pipelines.portrait.video_model import VideoModelRunner
 from pipelines.registry import LoadContext
 
+# The scheduler configuration the published SVD checkpoints ship (scheduler/scheduler_config.json);
+# benchmarks and tests that build SVD from configs use it as the real pipeline does.
+SVD_SCHEDULER_CONFIG = {
+    "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear",
+    "interpolation_type": "linear", "num_train_timesteps": 1000,
+    "prediction_type": "v_prediction", "sigma_max": 700.0, "sigma_min": 0.002,
+    "steps_offset": 1, "timestep_spacing": "leading", "timestep_type": "continuous",
+    "use_karras_sigmas": True,
+}  # fmt: skip
+
 
 class SvdAnimator(VideoModelRunner):
     """Runner of ``portrait.svd`` and ``portrait.svd-xt``."""
