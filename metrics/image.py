@@ -3,19 +3,15 @@
 Pure functions: arrays in, numbers out. Images are ``HxWx3`` (or ``HxW``) arrays, uint8 or float
 in [0, 1]; both images of a pair must have the same shape. torch is imported on first use.
 
-LPIPS runs AlexNet features through the linear layers that ship inside the lpips package. The
-AlexNet weights do not ship with it: torchvision downloads them into the torch hub cache. Nothing
-here downloads; LPIPS is computed only when that file is already on disk, and otherwise
-:class:`MetricUnavailable` says which file is missing and where it belongs.
+LPIPS is computed on a network the caller passes in: the ``metrics.lpips-alex`` spec loads it
+(the lpips package's linear layers plus AlexNet backbone weights from the registry), so nothing
+here looks for, or downloads, weights.
 """
 
 from __future__ import annotations
 
-import functools
-import warnings
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,10 +21,6 @@ if TYPE_CHECKING:
 SSIM_BAND_PIXELS = 2_000_000  # SSIM works on bands of rows this large, to bound its memory
 SSIM_HALO = 5  # rows of context each band needs: half of the 11-tap Gaussian window
 LPIPS_MAX_SIDE = 1024  # LPIPS compares images downscaled to at most this many pixels per side
-
-
-class MetricUnavailable(RuntimeError):
-    """A metric cannot be computed on this machine; ``str(err)`` says why."""
 
 
 @dataclass(frozen=True)
@@ -97,44 +89,15 @@ def ssim(prediction: np.ndarray, target: np.ndarray) -> float:
     return total / (pred.shape[1] * height * width)
 
 
-def alexnet_checkpoint() -> Path:
-    """Where torchvision keeps the AlexNet weights LPIPS needs (the torch hub cache)."""
-    import torch
-    from torchvision.models import AlexNet_Weights
+def lpips(prediction: np.ndarray, target: np.ndarray, model: Any) -> float:
+    """LPIPS distance of two images on a given LPIPS network (0 is identical, lower is better).
 
-    name = AlexNet_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[-1]
-    return Path(torch.hub.get_dir()) / "checkpoints" / name
-
-
-def lpips_unavailable_reason() -> str | None:
-    """None when LPIPS can be computed here; else a sentence saying what is missing."""
-    path = alexnet_checkpoint()
-    if path.is_file():
-        return None
-    return (f"LPIPS needs the AlexNet weights {path.name} in {path.parent}; they are not on this "
-            "machine and are never downloaded during a job, so LPIPS was not computed.")
-
-
-@functools.lru_cache(maxsize=2)
-def _lpips_model(checkpoint: str):
-    """The LPIPS (AlexNet, v0.1) network; its backbone loads from the local ``checkpoint``."""
-    import lpips
-
-    with warnings.catch_warnings():  # lpips asks torchvision for AlexNet the deprecated way
-        warnings.simplefilter("ignore", UserWarning)
-        return lpips.LPIPS(net="alex", version="0.1", verbose=False).eval()
-
-
-def lpips(prediction: np.ndarray, target: np.ndarray) -> float:
-    """LPIPS distance (AlexNet, v0.1); raises :class:`MetricUnavailable` without the weights.
-
-    Images larger than :data:`LPIPS_MAX_SIDE` on a side are compared downscaled (area average).
+    ``model`` is an ``lpips.LPIPS`` module (AlexNet v0.1 from the ``metrics.lpips-alex`` spec);
+    the images go to its device. Images larger than :data:`LPIPS_MAX_SIDE` on a side are
+    compared downscaled (area average).
     """
     import torch
 
-    reason = lpips_unavailable_reason()
-    if reason:
-        raise MetricUnavailable(reason)
     pred, ref = _pair(prediction, target)
     if pred.shape[1] == 1:
         pred, ref = pred.expand(-1, 3, -1, -1), ref.expand(-1, 3, -1, -1)
@@ -143,23 +106,20 @@ def lpips(prediction: np.ndarray, target: np.ndarray) -> float:
         size = [max(1, round(s * LPIPS_MAX_SIDE / longest)) for s in pred.shape[-2:]]
         pred = torch.nn.functional.interpolate(pred, size=size, mode="area")
         ref = torch.nn.functional.interpolate(ref, size=size, mode="area")
-    try:
-        model = _lpips_model(str(alexnet_checkpoint()))
-    except Exception as err:  # a damaged checkpoint: report it, never fall back to a download
-        raise MetricUnavailable(f"LPIPS could not load its AlexNet weights ({err}).") from err
+    parameter = next(model.parameters())
+    pred = pred.to(parameter.device, parameter.dtype)
+    ref = ref.to(parameter.device, parameter.dtype)
     with torch.inference_mode():
-        return float(model(pred, ref, normalize=True).mean())
+        return float(model(pred, ref, normalize=True).float().mean())
 
 
-def compare(prediction: np.ndarray, target: np.ndarray) -> ImageQuality:
-    """PSNR, SSIM and (when its weights are here) LPIPS of ``prediction`` against ``target``."""
-    note = ""
-    try:
-        distance: float | None = lpips(prediction, target)
-        longest = max(np.asarray(prediction).shape[:2])
-        if longest > LPIPS_MAX_SIDE:
+def compare(prediction: np.ndarray, target: np.ndarray, lpips_model: Any = None) -> ImageQuality:
+    """PSNR, SSIM and, when an LPIPS network is given, LPIPS of ``prediction`` against
+    ``target``; without one ``lpips`` is None and the note says so."""
+    if lpips_model is None:
+        distance, note = None, "LPIPS was not computed: no LPIPS network was given."
+    else:
+        distance, note = lpips(prediction, target, lpips_model), ""
+        if max(np.asarray(prediction).shape[:2]) > LPIPS_MAX_SIDE:
             note = f"LPIPS measured at {LPIPS_MAX_SIDE} px on the longer side."
-    except MetricUnavailable as err:
-        distance, note = None, str(err)
     return ImageQuality(psnr(prediction, target), ssim(prediction, target), distance, note)
-

@@ -43,3 +43,45 @@ def tiny_clip_checkpoint(folder: Path):
     CLIPProcessor(image_processor=CLIPImageProcessor(size={"shortest_edge": 32}, crop_size=32),
                   tokenizer=tokenizer).save_pretrained(folder)  # fmt: skip
     return model
+
+
+TINY_I3D_DIVISOR = 16  # every I3D width divided by this: Mixed_5c gives 64 features
+
+
+def tiny_i3d_checkpoint(folder: Path, file_name: str = "i3d_pretrained_400.pt"):
+    """A tiny Inception-I3D with the layout (and file name) of the ``metrics.i3d`` checkpoint:
+    widths divided by :data:`TINY_I3D_DIVISOR`, written with ``i3d_config.json`` next to it.
+    Batch-norm statistics are randomised so the features depend on them. Returns the network."""
+    import torch
+
+    from pipelines.features.i3d import CONFIG_FILE, I3DConfig, build_network
+
+    torch.manual_seed(0)
+    config = I3DConfig(num_classes=10).scaled(TINY_I3D_DIVISOR)
+    network = build_network(config).eval()
+    with torch.no_grad():
+        for module in network.modules():
+            if isinstance(module, torch.nn.BatchNorm3d):
+                module.running_mean.uniform_(-0.1, 0.1)
+                module.running_var.uniform_(0.5, 1.5)
+                module.weight.uniform_(0.5, 1.5)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / CONFIG_FILE).write_text(config.to_json())
+    torch.save(network.state_dict(), folder / file_name)
+    return network
+
+
+def tiny_lpips_checkpoint(folder: Path, file_name: str = "alexnet.safetensors") -> dict:
+    """An AlexNet backbone for ``metrics.lpips-alex``: torchvision's architecture with seeded
+    random weights, only its ``features.*`` tensors (10 MB; LPIPS fixes the widths) saved as
+    safetensors under the spec's file name. Returns the saved state dict."""
+    import torch
+    from safetensors.torch import save_file
+    from torchvision.models import alexnet
+
+    torch.manual_seed(0)
+    state = {k: v.contiguous() for k, v in alexnet().state_dict().items()
+             if k.startswith("features.")}  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file(state, str(folder / file_name))
+    return state

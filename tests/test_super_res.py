@@ -46,12 +46,6 @@ def registry() -> Registry:
     return Registry(SPECS)
 
 
-@pytest.fixture(autouse=True)
-def no_lpips_weights(tmp_path, monkeypatch):
-    """A torch hub cache of our own, without AlexNet weights (LPIPS reports itself missing)."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-
-
 # --------------------------------------------------------------------------------------------
 # Specs
 

@@ -1,4 +1,4 @@
-"""metrics/image.py: PSNR, SSIM (torchmetrics) and LPIPS (lpips, only with local weights)."""
+"""metrics/image.py: PSNR, SSIM (torchmetrics), LPIPS (lpips, on a network from the registry)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from metrics import image as quality
+from tests.checkpoints import tiny_lpips_checkpoint
 
 RNG = np.random.default_rng(1)
 
@@ -45,33 +45,63 @@ def test_shapes_must_match():
         quality.psnr(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 5, 3), np.uint8))
 
 
-def test_lpips_without_weights_is_reported_not_downloaded(tmp_path, monkeypatch):
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    image = RNG.integers(0, 256, (32, 32, 3), dtype=np.uint8)
-    reason = quality.lpips_unavailable_reason()
-    assert reason and "alexnet-owt-7be5be79.pth" in reason and str(tmp_path) in reason
-    with pytest.raises(quality.MetricUnavailable, match="never downloaded"):
-        quality.lpips(image, image)
-    report = quality.compare(image, image)
-    assert report.lpips is None and report.lpips_note == reason
-    assert report.ssim == pytest.approx(1.0, abs=1e-6) and report.psnr == math.inf
-    assert not any(tmp_path.rglob("*.pth"))  # nothing was fetched
+@pytest.fixture(scope="module")
+def lpips_net(tmp_path_factory):
+    """An LPIPS network on a tiny checkpoint's AlexNet backbone (random weights)."""
+    from pipelines.features.lpips_alex import backbone_state, build_lpips
+
+    folder = tmp_path_factory.mktemp("lpips")
+    tiny_lpips_checkpoint(folder)
+    return build_lpips(backbone_state(folder / "alexnet.safetensors"))
 
 
-def test_lpips_with_local_backbone_weights(tmp_path, monkeypatch):
-    """With an AlexNet file in the hub cache (random weights here) LPIPS is computed."""
-    from torchvision.models import alexnet
-
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    checkpoint = quality.alexnet_checkpoint()
-    checkpoint.parent.mkdir(parents=True)
-    torch.manual_seed(0)
-    torch.save(alexnet().state_dict(), checkpoint)
-    assert quality.lpips_unavailable_reason() is None
+def test_lpips_is_a_function_of_the_given_network(lpips_net):
     image = RNG.integers(0, 256, (64, 64, 3), dtype=np.uint8)
     other = RNG.integers(0, 256, (64, 64, 3), dtype=np.uint8)
-    assert quality.lpips(image, image) == pytest.approx(0.0, abs=1e-6)
-    assert quality.lpips(image, other) > 0
+    assert quality.lpips(image, image, lpips_net) == pytest.approx(0.0, abs=1e-6)
+    assert quality.lpips(image, other, lpips_net) > 0
+    gray = image[..., 0]
+    assert quality.lpips(gray, gray, lpips_net) == pytest.approx(0.0, abs=1e-6)
     large = np.zeros((1100, 40, 3), np.uint8)
-    report = quality.compare(large, large)
+    report = quality.compare(large, large, lpips_net)
     assert report.lpips == pytest.approx(0.0, abs=1e-6) and "1024 px" in report.lpips_note
+
+
+def test_compare_without_a_network_reports_lpips_as_missing():
+    image = RNG.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    report = quality.compare(image, image)
+    assert report.lpips is None and "no LPIPS network" in report.lpips_note
+    assert report.ssim == pytest.approx(1.0, abs=1e-6) and report.psnr == math.inf
+
+
+def _reference_job(tmp_path):
+    from PIL import Image
+
+    from pipelines.super_res.job import ImageJob
+
+    high = RNG.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    Image.fromarray(high).save(tmp_path / "high.png")
+    Image.fromarray(high[::2, ::2]).save(tmp_path / "low.png")
+    return ImageJob(tmp_path / "low.png", "classical", 2.0, reference=tmp_path / "high.png")
+
+
+def test_super_res_scores_lpips_with_the_registry_network(tmp_path):
+    from pipelines.catalog import build_registry
+    from pipelines.super_res.job import run_image
+
+    registry = build_registry()
+    tiny_lpips_checkpoint(tmp_path / "alexnet")
+    registry.replace("metrics.lpips-alex", repo_id=str(tmp_path / "alexnet"))
+    metrics = run_image(registry, _reference_job(tmp_path)).metrics
+    assert metrics["lpips"] is not None and metrics["lpips"] > 0 and metrics["lpips_note"] == ""
+    entries = {e["id"]: e for e in registry.stats()["entries"]}
+    assert not entries["metrics.lpips-alex"]["pinned"]  # released after the job
+
+
+def test_super_res_without_lpips_weights_says_how_to_fetch_them(tmp_path):
+    from pipelines.catalog import build_registry
+    from pipelines.super_res.job import run_image
+
+    metrics = run_image(build_registry(), _reference_job(tmp_path)).metrics
+    assert metrics["lpips"] is None and metrics["psnr"] > 0
+    assert "python cli.py fetch metrics.lpips-alex" in metrics["lpips_note"]

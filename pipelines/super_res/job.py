@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from pipelines.errors import InputError
+from pipelines.errors import InputError, StudioError
 from pipelines.manifest import Run, start_run
 from pipelines.media import (
     LoadedImage,
@@ -50,6 +50,7 @@ DEFAULT_BACKEND = f"{TASK}.classical"
 IMAGE_FORMATS = ("png", "jpg", "webp")
 VIDEO_CRF = 18
 VIDEO_PRESET = "fast"  # upscaled frames are large: "medium" would make encoding the bottleneck
+LPIPS_SPEC = "metrics.lpips-alex"  # the LPIPS network of the quality check, when on disk
 _SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N", "I", "array:uint16")
 
 
@@ -132,18 +133,30 @@ def _reference_pair(reference: LoadedImage, size: tuple[int, int],
     )
 
 
-def _score(prediction: np.ndarray, target: np.ndarray, mode: str,
-           area: tuple[int, int]) -> dict[str, Any]:
+def _lpips_network(registry: Registry, stack: ExitStack) -> tuple[Any | None, str]:
+    """The LPIPS network, pinned for the rest of the job, or None and the sentence saying why."""
+    if LPIPS_SPEC not in registry:
+        return None, f"LPIPS (AlexNet) was not computed: this studio has no '{LPIPS_SPEC}'."
+    try:
+        runner = stack.enter_context(registry.pinned(LPIPS_SPEC))
+    except StudioError as err:  # weights missing (WeightsUnavailable) or a damaged checkpoint
+        return None, f"LPIPS (AlexNet) was not computed. {err}"
+    return runner.net, ""
+
+
+def _score(prediction: np.ndarray, target: np.ndarray, mode: str, area: tuple[int, int],
+           lpips: tuple[Any | None, str]) -> dict[str, Any]:
     from metrics.image import compare
 
     width, height = area
-    quality = compare(prediction[:height, :width], target[:height, :width])
+    network, missing = lpips
+    quality = compare(prediction[:height, :width], target[:height, :width], network)
     return {"mode": mode, "compared": f"{width}x{height}", "psnr": _finite(quality.psnr),
             "ssim": _finite(quality.ssim), "lpips": _finite(quality.lpips),
-            "lpips_note": quality.lpips_note}
+            "lpips_note": missing or quality.lpips_note}
 
 
-def _self_check(runner: Any, rgb: np.ndarray, job: ImageJob,
+def _self_check(runner: Any, rgb: np.ndarray, job: ImageJob, lpips: tuple[Any | None, str],
                 progress: Progress | None) -> tuple[dict[str, Any] | None, list[str]]:
     """Downscale the input by the scale, upscale it back, and score that against the input."""
     height, width = rgb.shape[:2]
@@ -154,7 +167,7 @@ def _self_check(runner: Any, rgb: np.ndarray, job: ImageJob,
     low = resample(rgb, small)
     result = runner(UpscaleRequest([low], job.scale, job.tile), progress)
     restored = resample(result.frames[0], (width, height))
-    return _score(restored, rgb, "self-check", (width, height)), []
+    return _score(restored, rgb, "self-check", (width, height), lpips), []
 
 
 def run_image(registry: Registry, job: ImageJob,
@@ -190,9 +203,11 @@ def run_image(registry: Registry, job: ImageJob,
         metrics = None
         with run.stage("metrics"):
             if reference is not None:
-                metrics = _score(after, reference.rgb, "reference", area)
+                metrics = _score(after, reference.rgb, "reference", area,
+                                 _lpips_network(registry, stack))
             elif job.self_check:
                 metrics, check_notes = _self_check(runner, image.rgb, job,
+                                                   _lpips_network(registry, stack),
                                                    _report(progress, 0.8, 0.15))
                 notes += check_notes
         with run.stage("save"):
