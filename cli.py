@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pipelines.super_res.command",
     "pipelines.style.command",
     "pipelines.talking_head.command",
+    "pipelines.bench.command",
 )
 
 
