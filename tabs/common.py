@@ -68,6 +68,29 @@ def user_errors(fn: Callable) -> Callable:
     return wrapper
 
 
+def image_upload(**kwargs: Any) -> gr.Image:
+    """A ``gr.Image`` input whose handler receives the uploaded file untouched (a file path).
+
+    ``gr.Image`` opens every upload with PIL before the handler runs, so an empty, damaged or
+    huge file fails inside Gradio with a generic "raised an exception" message, and a large
+    image is decoded before the studio's pixel limit is checked. Jobs read the file with
+    :func:`pipelines.media.load_image`, which checks the limits from the header and says what to
+    change. Pasted images (data URLs) still go through Gradio, which writes them to a file.
+    (The instance's ``preprocess`` is replaced: a subclass of a Gradio component would make
+    Gradio write a ``.pyi`` stub next to this module at import.)
+    """
+    image = gr.Image(type="filepath", image_mode=None, **kwargs)
+    convert = image.preprocess
+
+    def preprocess(payload: Any) -> str | None:
+        if payload is not None and payload.path:
+            return str(payload.path)
+        return convert(payload)
+
+    image.preprocess = preprocess
+    return image
+
+
 def progress_callback(progress: gr.Progress | None) -> Callable[[float, str], None]:
     """Adapt ``gr.Progress`` to the runners' ``progress(fraction, description)`` callback."""
 
@@ -85,6 +108,8 @@ def backend_choices(registry: Registry, task: str) -> list[tuple[str, str]]:
 
 def backend_dropdown(registry: Registry, task: str, **kwargs: Any) -> gr.Dropdown:
     choices = backend_choices(registry, task)
+    # Wide enough for the labels: in a row on a phone it wraps onto a line of its own.
+    kwargs.setdefault("min_width", 280)
     return gr.Dropdown(
         choices=choices,
         value=choices[0][1] if choices else None,

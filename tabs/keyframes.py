@@ -111,7 +111,7 @@ def build(registry: Registry) -> None:
     with gr.Row():
         sheet = gr.Image(label="Contact sheet", type="filepath", interactive=False)
         plot = gr.Image(label="Change score per frame", type="filepath", interactive=False)
-    shots = gr.Dataframe(headers=SHOT_HEADERS, label="Shots", interactive=False, wrap=True)
+    shots = gr.Dataframe(headers=SHOT_HEADERS, label="Shots", interactive=False)
     files = gr.File(label="Downloads: keyframes ZIP, shots CSV and JSON, contact sheet, plot",
                     file_count="multiple", interactive=False)  # fmt: skip
     gr.Examples(examples=[[str(EXAMPLES / "example.mp4")]], inputs=[video],

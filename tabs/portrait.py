@@ -23,6 +23,7 @@ from tabs.common import (
     ASSETS,
     backend_dropdown,
     gpu,
+    image_upload,
     progress_callback,
     ui_text,
     user_errors,
@@ -61,8 +62,7 @@ def build(registry: Registry) -> None:
     groups = {spec.id: controls_for(spec) for spec in registry.by_task(TASK)}
     with gr.Row():
         with gr.Column(scale=1):
-            image = gr.Image(label="Picture", type="filepath", sources=["upload", "clipboard"],
-                             height=340)
+            image = image_upload(label="Picture", sources=["upload", "clipboard"], height=340)
             backend = backend_dropdown(registry, TASK)
             with gr.Group(visible=True) as classical_box:
                 camera = gr.Dropdown([(label, key) for key, label in CAMERA_LABELS.items()],

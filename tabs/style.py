@@ -16,6 +16,7 @@ from tabs.common import (
     ASSETS,
     backend_dropdown,
     gpu,
+    image_upload,
     progress_callback,
     ui_text,
     user_errors,
@@ -61,10 +62,10 @@ def build(registry: Registry) -> None:
         strength = gr.Slider(0, 1, value=0.8, step=0.05, label="Strength", scale=2,
                              info="0 keeps the content; 1 is full style (AdaIN: alpha).")
     with gr.Row():
-        style = gr.Image(type="filepath", label="Style image", sources=["upload", "clipboard"])
+        style = image_upload(label="Style image", sources=["upload", "clipboard"], min_width=300)
         with gr.Accordion("Advanced settings", open=False):
-            style2 = gr.Image(type="filepath", label="Second style image (optional)",
-                              sources=["upload", "clipboard"])
+            style2 = image_upload(label="Second style image (optional)",
+                                  sources=["upload", "clipboard"])
             mix = gr.Slider(0, 1, value=0.5, step=0.05, label="Second style weight")
             keep = gr.Checkbox(label="Keep the content's colours")
             blend = gr.Slider(0, 0.95, value=0.7, step=0.05, label="Temporal blend weight",
@@ -75,8 +76,7 @@ def build(registry: Registry) -> None:
         with gr.Tab("Image"):
             with gr.Row():
                 with gr.Column():
-                    image = gr.Image(type="filepath", label="Content image",
-                                     sources=["upload", "clipboard"])
+                    image = image_upload(label="Content image", sources=["upload", "clipboard"])
                     image_button = gr.Button("Stylise image", variant="primary")
                 with gr.Column():
                     image_out = gr.Image(label="Stylised", interactive=False)

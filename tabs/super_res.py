@@ -22,6 +22,7 @@ from tabs.common import (
     ASSETS,
     backend_dropdown,
     gpu,
+    image_upload,
     progress_callback,
     ui_text,
     user_errors,
@@ -79,12 +80,10 @@ def build(registry: Registry) -> None:
         with gr.Tab("Image"):
             with gr.Row():
                 with gr.Column():
-                    image = gr.Image(type="filepath", image_mode=None, label="Image",
-                                     sources=["upload", "clipboard"])
+                    image = image_upload(label="Image", sources=["upload", "clipboard"])
                     with gr.Accordion("Quality check", open=False):
-                        reference = gr.Image(type="filepath", image_mode=None,
-                                             label="Reference: the high-resolution original",
-                                             sources=["upload", "clipboard"])
+                        reference = image_upload(label="Reference: the high-resolution original",
+                                                 sources=["upload", "clipboard"])
                         self_check = gr.Checkbox(
                             label="Self-check without a reference: shrink, upscale back, compare"
                         )

@@ -17,6 +17,7 @@ from tabs.common import (
     ASSETS,
     backend_dropdown,
     gpu,
+    image_upload,
     progress_callback,
     ui_text,
     user_errors,
@@ -54,7 +55,7 @@ def build(registry: Registry) -> None:
         with gr.Column():
             with gr.Tabs():
                 with gr.Tab("Portrait"):
-                    portrait = gr.Image(type="filepath", label="Portrait", height=320)
+                    portrait = image_upload(label="Portrait", height=320)
                 with gr.Tab("Face video"):
                     face_video = gr.Video(label="A short video of a face (used instead of the "
                                           "portrait)", height=320, sources=["upload"])
