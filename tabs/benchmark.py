@@ -14,7 +14,7 @@ import pandas as pd
 
 from pipelines.bench.adapters import ADAPTERS, adapter_for
 from pipelines.bench.harness import run_bench
-from pipelines.bench.results import OK, BenchResult, compare, history, open_run
+from pipelines.bench.results import BASE_COLUMNS, OK, BenchResult, compare, history, open_run
 from pipelines.errors import InputError
 from pipelines.registry import Registry
 from tabs.common import (
@@ -158,7 +158,8 @@ def build(registry: Registry):
     run_button = gr.Button("Run benchmark", variant="primary")
 
     info = gr.Markdown()
-    results = gr.Dataframe(label="Results", interactive=False, wrap=True, max_height=420)
+    results = gr.Dataframe(pd.DataFrame(columns=[h for _, h in BASE_COLUMNS]), label="Results",
+                           interactive=False, wrap=True, max_height=420)
     with gr.Row():
         time_plot = gr.BarPlot(x="row", y="value", color="backend", title="Seconds per call",
                                y_title="seconds", x_title="", x_label_angle=-30)
