@@ -975,7 +975,7 @@ def _open_pil(source: Path | io.BytesIO, label: str, limits: Limits) -> LoadedIm
     # Pillow refuses images over twice its own MAX_IMAGE_PIXELS (179 M by default) before the
     # header can be checked here; keep its guard at or above the studio's limit, so raising
     # STUDIO_MAX_PIXELS, as the limit's message suggests, is enough.
-    if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < limits.max_pixels:
+    if Image.MAX_IMAGE_PIXELS is not None and limits.max_pixels > Image.MAX_IMAGE_PIXELS:
         Image.MAX_IMAGE_PIXELS = limits.max_pixels
     with _image_errors(label, limits), Image.open(source) as image:
         limits.check_pixels(image.width, image.height)

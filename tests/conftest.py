@@ -9,9 +9,14 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -84,3 +89,49 @@ def studio_env(**extra: str) -> dict[str, str]:
     env.update(extra)
     env["PYTHONPATH"] = str(ROOT)
     return env
+
+@dataclass
+class StudioProcess:
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+    def output(self) -> str:
+        """Everything the server printed so far (stdout and stderr)."""
+        return self.log.read_text(errors="replace")
+
+
+@contextmanager
+def studio_process(folder: Path, *args: str, timeout: float = 90,
+                   **env: str) -> Iterator[StudioProcess]:
+    """``python app.py --host 127.0.0.1 --port <free> *args`` with the test environment plus
+    ``env``, its output in ``folder/app.log``; stopped afterwards."""
+    port = pick_free_port()
+    log = folder / "app.log"
+    with open(log, "w") as handle:  # a file, not a pipe: a full pipe would block the server
+        process = subprocess.Popen(
+            [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port), *args],
+            cwd=ROOT, env=studio_env(**env), stdout=handle, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    served = StudioProcess(f"http://127.0.0.1:{port}/", process, log)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"app.py exited early:\n{served.output()}")
+            try:
+                with urllib.request.urlopen(served.url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{served.url} did not answer in {timeout} s") from None
+                time.sleep(0.3)
+        yield served
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

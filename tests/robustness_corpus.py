@@ -3,21 +3,14 @@
 :class:`Corpus` writes each file the first time a case asks for it. :data:`CASES` lists what each
 task endpoint is fed and how it must end: a correct result (:class:`Ok`, with a check on the
 outputs) or a clear refusal (:class:`Refused`, with phrases the message must contain).
-:func:`studio_process` serves ``python app.py`` in a subprocess for the load, security and
-browser tests.
 """
 
 from __future__ import annotations
 
 import io
 import struct
-import subprocess
-import sys
-import time
-import urllib.request
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -29,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from pipelines.media import probe_video, write_video
-from tests.conftest import ROOT, pick_free_port, studio_env
+from tests.conftest import ROOT
 from tests.media_fixtures import moving_frames, sine, write_rotated_video
 
 ASSETS = ROOT / "assets"
@@ -530,54 +523,3 @@ CASES: tuple[Case, ...] = (
     Case("kf-long", "keyframes", "601 s video (limit 600 s)", keyframes("over-duration.mp4"),
          TOO_LONG),
 )
-
-
-# --------------------------------------------------------------------------------------------
-# The studio in a subprocess
-
-
-@dataclass
-class StudioProcess:
-    url: str
-    process: subprocess.Popen
-    log: Path
-
-    def output(self) -> str:
-        """Everything the server printed so far (stdout and stderr)."""
-        return self.log.read_text(errors="replace")
-
-
-@contextmanager
-def studio_process(folder: Path, *args: str, timeout: float = 90,
-                   **env: str) -> Iterator[StudioProcess]:
-    """``python app.py --host 127.0.0.1 --port <free> *args`` with the test environment plus
-    ``env``, its output in ``folder/app.log``; stopped afterwards."""
-    port = pick_free_port()
-    log = folder / "app.log"
-    with open(log, "w") as handle:  # a file, not a pipe: a full pipe would block the server
-        process = subprocess.Popen(
-            [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port), *args],
-            cwd=ROOT, env=studio_env(**env), stdout=handle, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    served = StudioProcess(f"http://127.0.0.1:{port}/", process, log)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"app.py exited early:\n{served.output()}")
-            try:
-                with urllib.request.urlopen(served.url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"{served.url} did not answer in {timeout} s") from None
-                time.sleep(0.3)
-        yield served
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, studio_env
+from tests.conftest import ROOT, studio_env, studio_process
 
 HEAVY = ("torch", "diffusers", "transformers")
 
@@ -75,44 +72,11 @@ def test_auth_parsing():
         parse_auth("nopassword")
 
 
-def wait_for_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"app exited early:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer within {timeout} s")
-
-
 @pytest.fixture(scope="module")
 def served_app(tmp_path_factory):
     """``python app.py`` in a subprocess on a free loopback port."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    log = tmp_path_factory.mktemp("app") / "app.log"
-    with open(log, "w") as handle:  # a file, not a pipe: a full pipe would block the server
-        proc = subprocess.Popen(
-            [sys.executable, "app.py", "--port", str(port)],
-            cwd=ROOT,
-            env=studio_env(),
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_for_http(url, proc, log)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    with studio_process(tmp_path_factory.mktemp("app")) as served:
+        yield served.url
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,11 @@
 """A real browser: Debian's chromium, driven headless by Playwright, against ``python app.py``.
 
 At 1280x800 the test opens every tab, runs the classical backend of each of the five task tabs
-on an example (an upload for the portrait, a gr.Examples row elsewhere) and checks that the
-outputs appear, then runs the Benchmark tab's default comparison. At phone width (390x844, where Gradio folds the tab bar into a "More tabs" menu)
-it reaches every tab through that menu and runs one task. Screenshots of every tab at both sizes
-go to ``test-artifacts/browser/``. Skipped, with the reason, when chromium or Playwright is absent.
+on an example (an upload for the portrait, a gr.Examples row elsewhere), checks that the outputs
+appear, then runs the Benchmark tab's default comparison. At phone width (390x844, where Gradio
+folds the tab bar into a "More tabs" menu) it reaches every tab through that menu and runs one
+task. Screenshots of every tab at both sizes go to ``test-artifacts/browser/``. Skipped, with the
+reason, when chromium or Playwright is absent.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.robustness_corpus import StudioProcess, studio_process
+from tests.conftest import ROOT, StudioProcess, studio_process
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "test-artifacts" / "browser"
@@ -119,10 +119,18 @@ def run_task(page, task: Task, picture: Path) -> None:
         sync_api.expect(view.locator("img[src]").first).to_be_visible()
     else:
         rows = view.locator("[data-testid='dataset-cell-0-0']:visible, .gallery-item:visible")
-        rows.nth(task.example).click()
+        # The example's files reach the inputs through a server round trip: on a busy machine
+        # a click on the run button before it returns would run with empty inputs.
+        with page.expect_response(lambda r: r.url.endswith("/gradio_api/run/predict"),
+                                  timeout=RUN_TIMEOUT_MS):
+            rows.nth(task.example).click()
     view.get_by_role("button", name=task.button, exact=True).click()
-    sync_api.expect(view.get_by_text(re.compile(task.summary)).first).to_be_visible(
-        timeout=RUN_TIMEOUT_MS)
+    try:
+        sync_api.expect(view.get_by_text(re.compile(task.summary)).first).to_be_visible(
+            timeout=RUN_TIMEOUT_MS)
+    except AssertionError as err:
+        toasts = page.locator(".toast-body").all_inner_texts()
+        raise AssertionError(f"{task.title}: no result; messages shown: {toasts}") from err
     media = view.locator(f"{task.outputs}:visible")
     sync_api.expect(media.last).to_be_visible()
     assert media.last.get_attribute("src")

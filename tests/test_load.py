@@ -32,8 +32,7 @@ import pytest
 from PIL import Image
 
 from pipelines.media import write_video
-from tests.conftest import ROOT
-from tests.robustness_corpus import studio_process
+from tests.conftest import ROOT, studio_process
 
 pytestmark = pytest.mark.load
 

@@ -20,8 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import ROOT, pick_free_port
-from tests.robustness_corpus import StudioProcess, studio_process
+from tests.conftest import ROOT, StudioProcess, pick_free_port, studio_process
 
 UPLOAD_LIMIT = 200_000
 TOKEN = "hf_secretTOKENnotForLogs1234567890"
