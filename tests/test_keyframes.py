@@ -119,6 +119,23 @@ def test_a_fade_is_one_boundary(videos, kind):
         assert len(alone) == 1 and truth.start <= alone[0].frame <= truth.end + 2
 
 
+@pytest.mark.parametrize("name", ["mixed", "fade_black", "fade_white"])
+def test_settled_never_passes_a_cut_still_to_come(videos, name):
+    # Streaming users (style's cut gate) release frames below ``settled``: a cut returned later
+    # must not start below what ``settled`` said before it was returned, merged cuts included.
+    detector = make_detector(DetectorParams())
+    promised, cuts = -1, []
+    for index, frame in scaled_frames(videos[name][0], 256, fast=True):
+        for cut in detector.process_frame(FrameAnalysis(index, frame)):
+            assert cut.start >= promised, (cut, promised)
+            cuts.append(cut)
+        promised = max(promised, detector.settled)
+    for cut in detector.post_process():
+        assert cut.start >= promised, (cut, promised)
+        cuts.append(cut)
+    assert cuts
+
+
 def test_static_shot_has_no_cut(videos):
     cuts, detector = detect(videos["static"][0])
     assert cuts == [] and detector.flashes == []

@@ -341,7 +341,7 @@ class CombinedDetector(ShotDetector):
     def process_frame(self, frame: FrameAnalysis) -> list[Cut]:
         for priority, detector in enumerate(self.detectors):
             self._held += [(priority, cut) for cut in detector.process_frame(frame)]
-        return self._release(self.settled)
+        return self._release(min(d.settled for d in self.detectors))
 
     def post_process(self) -> list[Cut]:
         for priority, detector in enumerate(self.detectors):
@@ -352,7 +352,9 @@ class CombinedDetector(ShotDetector):
 
     @property
     def settled(self) -> int:
-        return min(d.settled for d in self.detectors)
+        # Cuts held back for merging are still to come, though their detectors are past them.
+        pending = min((cut.start for _, cut in self._held), default=10**12)
+        return min(pending, *(d.settled for d in self.detectors))
 
     def trace(self) -> tuple[np.ndarray, np.ndarray] | None:
         return next((t for d in self.detectors if (t := d.trace()) is not None), None)

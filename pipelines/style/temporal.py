@@ -42,7 +42,6 @@ PHOTO_TOLERANCE = 28.0  # grey levels: a warped pixel further than this from the
 DETECTOR_SIDE = 256
 # Fades are found a few frames after they end; 8 frames is enough for cuts and short dips.
 CUT_PARAMS = DetectorParams(fade_frames=8)
-MERGE_MARGIN = 3
 
 
 class CutGate:
@@ -61,9 +60,7 @@ class CutGate:
         small = resize_max_side(frame, DETECTOR_SIDE)
         self._note(self.detector.process_frame(FrameAnalysis(index, small)))
         self._held.append((index, payload))
-        # CombinedDetector returns a cut only once it has settled a few frames past it (it merges
-        # transitions closer than that), so hold frames that much longer than ``settled`` says.
-        settled = self.detector.settled - MERGE_MARGIN
+        settled = self.detector.settled
         out = []
         while self._held and (self._held[0][0] < settled or len(self._held) > self.max_delay):
             out.append(self._release())
