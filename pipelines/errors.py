@@ -45,9 +45,10 @@ class WeightsUnavailable(StudioError):
         self.spec_id = spec_id
         self.repo_id = repo_id
         why = f" ({reason})" if reason else ""
+        # Metric networks have no weight-free alternative to pick; task backends do.
+        instead = "" if spec_id.startswith("metrics.") else ", or pick the 'classical' backend"
         super().__init__(
             f"The weights of '{spec_id}' ({repo_id}) are not on this machine and cannot be "
             f"downloaded now{why}. Run `python cli.py fetch {spec_id}` on a machine with "
-            "network access (or use the Models tab's Fetch button), or pick the 'classical' "
-            "backend."
+            f"network access (or use the Models tab's Fetch button){instead}."
         )

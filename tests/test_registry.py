@@ -191,6 +191,9 @@ def test_missing_weights_raise_fast_with_fetch_command(monkeypatch):
     message = str(info.value)
     assert "openai/clip-vit-base-patch32" in message
     assert f"python cli.py fetch {spec_id}" in message
+    assert "classical" not in message  # a metric network has no weight-free alternative
+    with pytest.raises(WeightsUnavailable, match="pick the 'classical' backend"):
+        registry.load("super_res.swin2sr-x2")
     assert elapsed < 10, f"a missing checkpoint took {elapsed:.1f} s to report"  # hub retries: 24 s
     assert registry.cache.loaded() == []
 
