@@ -13,9 +13,7 @@ backend is measured without the previous one's weights in memory.
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
 import random
 import re
 import shutil
@@ -30,7 +28,13 @@ from typing import Any
 
 import numpy as np
 
-from metrics.timing import PeakMemory, throughput
+from metrics.timing import (
+    PeakMemory,
+    cuda_in_use,
+    peak_rss_since_reset,
+    reset_peak_rss,
+    throughput,
+)
 from pipelines.bench.adapters import Adapter, Choice, Prepared, adapter_for
 from pipelines.bench.quality import Networks, Quality, fvd, missing_notes, safely, unavailable
 from pipelines.bench.results import (
@@ -74,44 +78,6 @@ def seed_everything(seed: int, *, torch: bool = True) -> None:
         module.manual_seed(seed)
 
 
-CLEAR_REFS = "/proc/self/clear_refs"
-
-
-@functools.cache
-def _clear_refs(pid: int) -> int | None:
-    """A descriptor open on process ``pid``'s /proc/self/clear_refs (keyed by pid, so a forked
-    child opens its own), or None."""
-    try:
-        return os.open(CLEAR_REFS, os.O_WRONLY)
-    except OSError:
-        return None
-
-
-def reset_high_water_mark() -> bool:
-    """Reset the kernel's peak-RSS mark of this process to its current RSS (Linux: write 5 to
-    /proc/self/clear_refs); False where that is not possible."""
-    fd = _clear_refs(os.getpid())
-    if fd is None:
-        return False
-    try:
-        os.pwrite(fd, b"5", 0)
-    except OSError:
-        return False
-    return True
-
-
-def high_water_mark() -> int:
-    """Peak RSS in bytes since the last reset (Linux reports ``ru_maxrss`` in KiB)."""
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def _cuda():
-    torch = sys.modules.get("torch")
-    return torch.cuda if torch is not None and torch.cuda.is_initialized() else None
-
-
 def measure_call(call: Callable[[Any, Any], Any], runner: Any, request: Any) -> Measurement:
     """``call(runner, request)`` timed with ``time.perf_counter``, with its peak memory.
 
@@ -119,7 +85,7 @@ def measure_call(call: Callable[[Any, Any], Any], runner: Any, request: Any) -> 
     and nothing runs beside the call. Elsewhere :class:`metrics.timing.PeakMemory` samples it
     on a thread. CUDA's peak allocation is read when torch uses CUDA.
     """
-    if not reset_high_water_mark():
+    if not reset_peak_rss():
         memory = PeakMemory().start()
         start = time.perf_counter()
         try:
@@ -128,14 +94,14 @@ def measure_call(call: Callable[[Any, Any], Any], runner: Any, request: Any) -> 
             seconds = time.perf_counter() - start
             memory.stop()
         return Measurement(output, seconds, memory.peak_rss_bytes, memory.cuda_peak_bytes)
-    cuda = _cuda()
+    cuda = cuda_in_use()
     if cuda is not None:
         cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     output = call(runner, request)
     seconds = time.perf_counter() - start
-    cuda = _cuda()  # a first CUDA call may have initialised it during the call
-    return Measurement(output, seconds, high_water_mark(),
+    cuda = cuda_in_use()  # a first CUDA call may have initialised it during the call
+    return Measurement(output, seconds, peak_rss_since_reset(),
                        int(cuda.max_memory_allocated()) if cuda is not None else None)
 
 
