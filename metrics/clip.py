@@ -6,6 +6,8 @@ so unnormalised features give the same numbers.
 
 - :func:`frame_consistency`: cosine similarity of each frame's image embedding with the next one
   (1 is the same picture; higher is steadier).
+- :func:`similarity_to`: cosine similarity of each image with one target image (e.g. the style
+  image); 1 is the same picture.
 - :func:`text_image_score`: CLIPScore (Hessel et al., 2021, with w = 100): ``100 * max(cos, 0)``
   between each image and one text; 0..100, higher matches the text better.
 """
@@ -30,6 +32,16 @@ def frame_consistency(image_embeds: np.ndarray) -> np.ndarray:
     """Cosine similarity of consecutive rows of ``image_embeds`` (n, d): shape (n - 1,)."""
     unit = _unit_rows(image_embeds, "image embeddings")
     return np.sum(unit[:-1] * unit[1:], axis=1)
+
+
+def similarity_to(image_embeds: np.ndarray, target_embed: np.ndarray) -> np.ndarray:
+    """Cosine similarity of each image (n, d) with one target image's embedding (d,): (n,)."""
+    images = _unit_rows(image_embeds, "image embeddings")
+    target = _unit_rows(np.asarray(target_embed)[None], "target embedding")[0]
+    if images.shape[1] != target.shape[0]:
+        raise ValueError(f"image embeddings have {images.shape[1]} dimensions and the target "
+                         f"{target.shape[0]}; use the same CLIP model for both")
+    return images @ target
 
 
 def text_image_score(image_embeds: np.ndarray, text_embeds: np.ndarray) -> np.ndarray:

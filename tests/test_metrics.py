@@ -136,6 +136,15 @@ def test_text_image_score_is_clipscore():
         clip_metrics.text_image_score(images, np.ones(3))
 
 
+def test_similarity_to_one_image_is_the_cosine():
+    angles = np.radians([0.0, 60.0, 90.0, 180.0])
+    images = np.stack([np.cos(angles), np.sin(angles)], axis=1) * 3.0
+    np.testing.assert_allclose(clip_metrics.similarity_to(images, np.array([2.0, 0.0])),
+                               [1.0, 0.5, 0.0, -1.0], atol=1e-9)  # fmt: skip
+    with pytest.raises(ValueError, match="same CLIP model"):
+        clip_metrics.similarity_to(images, np.ones(3))
+
+
 # --------------------------------------------------------------------------------------------
 # Fréchet distance
 

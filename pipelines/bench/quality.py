@@ -8,7 +8,6 @@ as a note, and every other metric still fills.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
@@ -54,14 +53,6 @@ class Quality:
         self.clip = other.clip if other.clip is not None else self.clip
         self.reference = other.reference if other.reference is not None else self.reference
         return self
-
-
-def metric_module(name: str) -> Any | None:
-    """``metrics.<name>`` or None when this checkout does not have it."""
-    try:
-        return importlib.import_module(f"metrics.{name}")
-    except ImportError:
-        return None
 
 
 class Networks:
@@ -159,9 +150,8 @@ def image_embeddings(frames: list[np.ndarray], nets: Networks) -> tuple[np.ndarr
 
 def clip_consistency(frames: list[np.ndarray], nets: Networks) -> Quality:
     """Mean CLIP cosine of consecutive sampled frames, with the per-pair series."""
-    clip_metrics = metric_module("clip")
-    if clip_metrics is None:
-        return unavailable("clip_consistency", "metrics.clip is not in this checkout.")
+    from metrics import clip as clip_metrics
+
     picks = evenly(len(frames), CLIP_FRAMES)
     if len(picks) < 2:
         return Quality({"clip_consistency": None})
@@ -176,11 +166,12 @@ def clip_consistency(frames: list[np.ndarray], nets: Networks) -> Quality:
 def clip_similarity(images: list[np.ndarray], target: np.ndarray, nets: Networks,
                     name: str) -> Quality:
     """Mean CLIP cosine between ``images`` and one ``target`` image (e.g. the style image)."""
+    from metrics import clip as clip_metrics
+
     embeds, reason = image_embeddings([*images, target], nets)
     if embeds is None:
         return unavailable(name, reason)
-    unit = embeds / np.maximum(np.linalg.norm(embeds, axis=1, keepdims=True), 1e-12)
-    return Quality({name: float(np.mean(unit[:-1] @ unit[-1]))})
+    return Quality({name: float(np.mean(clip_metrics.similarity_to(embeds[:-1], embeds[-1])))})
 
 
 def video_quality(frames: Iterable[np.ndarray], nets: Networks, *,
@@ -228,9 +219,8 @@ def lpips_distance(pairs: list[tuple[np.ndarray, np.ndarray]], nets: Networks) -
 
 def fvd_features(clips: list[np.ndarray], nets: Networks) -> tuple[np.ndarray | None, str]:
     """I3D features (n, d) of videos given as (T, h, w, 3) frames, or None and the reason."""
-    fvd_metrics = metric_module("fvd")
-    if fvd_metrics is None:
-        return None, "metrics.fvd is not available in this checkout."
+    from metrics import fvd as fvd_metrics
+
     runner = nets.get(I3D)
     if runner is None:
         return None, nets.reason(I3D)
@@ -243,9 +233,8 @@ def fvd_features(clips: list[np.ndarray], nets: Networks) -> tuple[np.ndarray | 
 def fvd(outputs: list[np.ndarray], references: list[np.ndarray],
         nets: Networks) -> tuple[float | None, str]:
     """FVD between a backend's output videos and their references, or None and the reason."""
-    fvd_metrics = metric_module("fvd")
-    if fvd_metrics is None:
-        return None, "metrics.fvd is not available in this checkout."
+    from metrics import fvd as fvd_metrics
+
     features, reason = fvd_features(outputs + references, nets)
     if features is None:
         return None, reason
