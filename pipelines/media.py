@@ -54,6 +54,10 @@ PathLike = str | os.PathLike[str]
 VIDEO_HINT = "Upload an MP4, MOV, WebM or MKV video."
 AUDIO_HINT = "Upload a WAV, MP3, M4A, OGG or FLAC file."
 IMAGE_HINT = "Upload a PNG, JPEG or WebP image."
+# File name endings the tasks take as still images, videos and audio when they must tell them apart.
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"})
+VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v"})
+AUDIO_SUFFIXES = frozenset({".wav", ".mp3", ".m4a", ".ogg", ".flac", ".aac"})
 
 _BACKENDS = ("auto", "decord", "pyav")
 # Sample rates the AAC encoder accepts; other rates are resampled to 48 kHz.

@@ -7,9 +7,10 @@ from pathlib import Path
 import gradio as gr
 
 from pipelines.errors import InputError
+from pipelines.media import VIDEO_SUFFIXES
 from pipelines.registry import Registry
 from pipelines.style.job import IMAGE_FORMATS, StyleJob, run_job
-from pipelines.style.types import CLASSICAL_METHODS, VIDEO_SUFFIXES, StyleResult
+from pipelines.style.types import CLASSICAL_METHODS, StyleResult
 from tabs.common import (
     ACCELERATOR,
     ACCELERATOR_CONCURRENCY,

@@ -33,12 +33,10 @@ from pipelines.bench.quality import (
 )
 from pipelines.bench.results import BenchInput
 from pipelines.errors import InputError
+from pipelines.media import AUDIO_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from pipelines.registry import PipelineSpec, Registry
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"})
-VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v"})
-AUDIO_SUFFIXES = frozenset({".wav", ".mp3", ".m4a", ".ogg", ".flac", ".aac"})
 FRAMES, MEGAPIXELS = "frames/s", "MP/s"
 
 Settings = dict[str, Any]  # setting -> value

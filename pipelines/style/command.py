@@ -8,9 +8,10 @@ import shutil
 from pathlib import Path
 
 from pipelines.errors import InputError
+from pipelines.media import VIDEO_SUFFIXES
 from pipelines.registry import Registry
 from pipelines.style.job import DEFAULT_BACKEND, IMAGE_FORMATS, StyleJob, run_job
-from pipelines.style.types import CLASSICAL_METHODS, VIDEO_SUFFIXES
+from pipelines.style.types import CLASSICAL_METHODS
 
 
 def register(subparsers) -> None:

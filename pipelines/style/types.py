@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.errors import InputError
+from pipelines.media import VIDEO_SUFFIXES
 
 TASK = "style"
 Progress = Callable[[float, str], None]
 Stylizer = Callable[[np.ndarray], np.ndarray]  # RGB uint8 frame -> stylised RGB uint8 frame
 
 CLASSICAL_METHODS = ("reinhard", "histogram", "painting", "cartoon", "pencil")
-VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v")
 
 
 @dataclass(frozen=True)

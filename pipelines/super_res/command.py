@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from pipelines.errors import InputError
+from pipelines.media import IMAGE_SUFFIXES
 from pipelines.registry import Registry
 from pipelines.super_res.base import TASK
 from pipelines.super_res.job import (
@@ -18,7 +19,8 @@ from pipelines.super_res.job import (
     run_video,
 )
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+# A GIF is upscaled as one still image (its first frame).
+IMAGE_INPUTS = IMAGE_SUFFIXES | {".gif"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,7 +53,7 @@ def _progress(fraction: float, desc: str = "") -> None:
 def handle(registry: Registry, args: argparse.Namespace) -> int:
     source = Path(args.input)
     output = Path(args.output) if args.output else None
-    is_image = source.suffix.lower() in IMAGE_SUFFIXES
+    is_image = source.suffix.lower() in IMAGE_INPUTS
     if is_image:
         suffix = output.suffix.lower().lstrip(".").replace("jpeg", "jpg") if output else ""
         if args.format and suffix and suffix != args.format:
