@@ -1,0 +1,217 @@
+"""The weight-free interpolator: bidirectional optical flow, flows for time t, occlusion-aware
+backward warping of both neighbours.
+
+For a pair (a, b):
+
+1. Dense flow both ways, ``F01`` and ``F10``, with OpenCV's DIS (coarse-to-fine over an image
+   pyramid, so large motion is found at coarse levels and refined at fine ones) on grey frames
+   downscaled so the longer side is at most ``flow_side``; Farneback (also pyramidal) where DIS
+   is missing or asked for.
+2. Forward-backward consistency gives, for every pixel of a, how surely it is still visible in b
+   (``c0``), and likewise ``c1`` for b; a pixel whose flow leaves the frame is not visible.
+3. The flows at time t, for every pixel x of the new frame: the pixel p of a with
+   ``p + t F01(p) = x`` (fixed-point iteration ``v <- F01(x - t v)``) gives ``Ft0 = -t v`` and
+   ``Ft1 = (1 - t) v``; the same from b's side; both estimates are weighted by the visibility of
+   the pixel they came from, so at motion boundaries the visible layer's motion wins.
+4. Both neighbours are warped backwards (``cv2.remap``) at full resolution and blended with
+   weights ``(1 - t) V0`` and ``t V1``, ``V`` the visibility of the pixel fetched.
+5. Graceful fallback: where little of the flow is consistent (heavy blur, noise, flashes) the
+   result moves toward the plain cross-fade in proportion; flows are smooth fields, so warping
+   never tears.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from pipelines.interpolate.types import InterpolateRequest, InterpolateResult, Progress
+
+FLOW_SIDE = 480  # longer side of the frames flow is computed on
+FIXED_POINT_STEPS = 3
+RELIABLE_LOW, RELIABLE_HIGH = 0.15, 0.4  # mean consistency: plain blend below, full MC above
+VISIBILITY_FLOOR = 0.05  # keeps both neighbours in the blend where neither is surely visible
+
+
+def _grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    return xs, ys
+
+
+class _Grids:
+    """Pixel-coordinate grids, cached per shape."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+        key = (height, width)
+        if key not in self._cache:
+            if len(self._cache) > 4:
+                self._cache.clear()
+            self._cache[key] = _grid(height, width)
+        return self._cache[key]
+
+
+_GRIDS = _Grids()
+
+
+def _sample(image: np.ndarray, flow: np.ndarray, border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
+    """``image`` sampled at ``x + flow(x)`` (bilinear)."""
+    xs, ys = _GRIDS(*flow.shape[:2])
+    return cv2.remap(image, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR,
+                     borderMode=border)
+
+
+def _consistency(fwd: np.ndarray, bwd: np.ndarray) -> np.ndarray:
+    """Soft forward-backward consistency (1: visible in both frames, 0: occluded or gone).
+
+    Follows Sundaram et al.'s test ``|F + B'|^2 < 0.01 (|F|^2 + |B'|^2) + 0.5``, made smooth.
+    """
+    back = _sample(bwd, fwd)
+    err = np.sum((fwd + back) ** 2, axis=2)
+    tolerance = 0.01 * (np.sum(fwd**2, axis=2) + np.sum(back**2, axis=2)) + 0.5
+    conf = np.exp(-err / (2.0 * tolerance))
+    height, width = fwd.shape[:2]
+    xs, ys = _GRIDS(height, width)
+    tx, ty = xs + fwd[..., 0], ys + fwd[..., 1]
+    inside = (tx >= -0.5) & (tx <= width - 0.5) & (ty >= -0.5) & (ty <= height - 0.5)
+    return (conf * inside).astype(np.float32)
+
+
+def _resize_field(field: np.ndarray, width: int, height: int, scale: float = 1.0) -> np.ndarray:
+    out = cv2.resize(field, (width, height), interpolation=cv2.INTER_LINEAR)
+    return out * np.float32(scale) if scale != 1.0 else out
+
+
+class PairFlows:
+    """Flows both ways and their consistency maps for one pair, at the working size."""
+
+    def __init__(self, f01: np.ndarray, f10: np.ndarray):
+        self.f01, self.f10 = f01, f10
+        self.c0 = _consistency(f01, f10)
+        self.c1 = _consistency(f10, f01)
+        self.reliability = float(0.5 * (self.c0.mean() + self.c1.mean()))
+
+    def at(self, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Flows from the frame at time t to a and to b, and the visibility of what they fetch."""
+        v = self.f01.copy()
+        w = self.f10.copy()
+        for _ in range(FIXED_POINT_STEPS):
+            v = _sample(self.f01, -t * v)
+            w = _sample(self.f10, -(1.0 - t) * w)
+        fa0, fa1 = -t * v, (1.0 - t) * v  # estimate from a's pixels
+        fb0, fb1 = t * w, -(1.0 - t) * w  # estimate from b's pixels
+        ka = _sample(self.c0, fa0)[..., None]
+        kb = _sample(self.c1, fb1)[..., None]
+        eps = 1e-3
+        norm = ka + kb + 2 * eps
+        ft0 = (ka * fa0 + kb * fb0 + eps * (fa0 + fb0)) / norm
+        ft1 = (ka * fa1 + kb * fb1 + eps * (fa1 + fb1)) / norm
+        vis0 = _sample(self.c0, ft0)
+        vis1 = _sample(self.c1, ft1)
+        return ft0, ft1, vis0, vis1
+
+
+def _grey(frame: np.ndarray, side: int) -> tuple[np.ndarray, float]:
+    height, width = frame.shape[:2]
+    scale = min(1.0, side / max(height, width))
+    grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+    if scale < 1.0:
+        size = (max(8, round(width * scale)), max(8, round(height * scale)))
+        grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+    return grey, scale
+
+
+class FlowInterpolator:
+    """Classical motion-compensated interpolation (see the module docstring)."""
+
+    device = "cpu"
+    dtype = "float32"
+
+    def __init__(self, flow_side: int = FLOW_SIDE, method: str = "dis"):
+        if method not in ("dis", "farneback"):
+            raise ValueError(f"unknown flow method {method!r}")
+        if method == "dis" and not hasattr(cv2, "DISOpticalFlow_create"):
+            method = "farneback"
+        self.flow_side = flow_side
+        self.method = method
+
+    def modules(self) -> dict:
+        return {}
+
+    # -- flow --------------------------------------------------------------------------------
+    def _flow(self, g0: np.ndarray, g1: np.ndarray) -> np.ndarray:
+        if self.method == "dis":
+            dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+            return dis.calc(g0, g1, None)
+        return cv2.calcOpticalFlowFarneback(g0, g1, None, 0.5, 5, 21, 3, 5, 1.1, 0)
+
+    def pair_flows(self, a: np.ndarray, b: np.ndarray) -> tuple[PairFlows, float]:
+        g0, scale = _grey(a, self.flow_side)
+        g1, _ = _grey(b, self.flow_side)
+        return PairFlows(self._flow(g0, g1), self._flow(g1, g0)), scale
+
+    # -- synthesis ---------------------------------------------------------------------------
+    def between(self, a: np.ndarray, b: np.ndarray, times: Sequence[float]) -> list[np.ndarray]:
+        """Frames at fractional times ``0 < t < 1`` between ``a`` and ``b`` (RGB uint8)."""
+        if a.shape != b.shape:
+            raise ValueError(f"frames differ in shape: {a.shape} and {b.shape}")
+        if not times:
+            return []
+        flows, scale = self.pair_flows(a, b)
+        height, width = a.shape[:2]
+        mix = float(np.clip((flows.reliability - RELIABLE_LOW) / (RELIABLE_HIGH - RELIABLE_LOW),
+                            0.0, 1.0))
+        out = []
+        for t in times:
+            t = float(t)
+            if mix <= 0.0:
+                out.append(cv2.addWeighted(a, 1.0 - t, b, t, 0.0))
+                continue
+            ft0, ft1, vis0, vis1 = flows.at(t)
+            w0 = (1.0 - t) * (vis0 + VISIBILITY_FLOOR)
+            w1 = t * (vis1 + VISIBILITY_FLOOR)
+            if scale < 1.0:
+                ft0 = _resize_field(ft0, width, height, 1.0 / scale)
+                ft1 = _resize_field(ft1, width, height, 1.0 / scale)
+                w0 = _resize_field(w0, width, height)
+                w1 = _resize_field(w1, width, height)
+            frame = cv2.blendLinear(_sample(a, ft0), _sample(b, ft1), w0, w1)
+            if mix < 1.0:
+                frame = cv2.addWeighted(frame, mix, cv2.addWeighted(a, 1.0 - t, b, t, 0.0),
+                                        1.0 - mix, 0.0)
+            out.append(frame)
+        return out
+
+    def __call__(self, request: InterpolateRequest,
+                 progress: Progress | None = None) -> InterpolateResult:
+        from pipelines.interpolate.engine import run_interpolation
+
+        return run_interpolation(request, self, progress, backend="interpolate.classical")
+
+
+class BlendInterpolator:
+    """Plain cross-fading (no motion compensation): the baseline the others must beat."""
+
+    device = "cpu"
+    dtype = "float32"
+
+    def modules(self) -> dict:
+        return {}
+
+    def between(self, a: np.ndarray, b: np.ndarray, times: Sequence[float]) -> list[np.ndarray]:
+        return [cv2.addWeighted(a, 1.0 - float(t), b, float(t), 0.0) for t in times]
+
+    def __call__(self, request: InterpolateRequest,
+                 progress: Progress | None = None) -> InterpolateResult:
+        from pipelines.interpolate.engine import run_interpolation
+
+        return run_interpolation(request, self, progress, backend="blend")
+
+
+def build(ctx) -> FlowInterpolator:
+    """Registry builder of ``interpolate.classical`` (no weights)."""
+    return FlowInterpolator()
