@@ -1,4 +1,9 @@
-"""Weight-free face finding with the Haar cascades that ship inside OpenCV's wheel.
+"""Face finding: Haar cascades that ship inside OpenCV's wheel, or trained landmarks.
+
+:func:`find_faces` uses the 468-point landmark model of :mod:`pipelines.landmarks` when its
+files are on this machine and these cascades otherwise; each :class:`Face` says which
+(``source``) and carries its landmarks when there are any. :func:`detect_faces` is the
+cascades alone.
 
 Portrait animation and talking heads both need the face, the eyes and the mouth of a portrait.
 This module finds faces on a downscaled grey copy (fast, and robust to noise), refines the eyes
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -44,6 +50,9 @@ class Face:
     eyes: tuple[Box, Box]  # (left in the image, right in the image)
     mouth: Box
     eyes_detected: bool = field(default=False)  # False: eyes placed from face geometry
+    source: str = "haar"  # "haar" (cascades) or "mediapipe" (landmark model)
+    # pipelines.landmarks.FaceLandmarks when the face came with 468 points, else None
+    landmarks: Any = field(default=None, compare=False, repr=False)
 
 
 @cache
@@ -118,3 +127,17 @@ def detect_faces(rgb: np.ndarray, min_fraction: float = 0.08) -> list[Face]:
         eyes = _find_eyes(gray, box)
         faces.append(Face(box, eyes or _geometric_eyes(box), _mouth(box), eyes is not None))
     return sorted(faces, key=lambda f: -f.box.area)
+
+
+def find_faces(rgb: np.ndarray, registry=None, *, landmarker=None,
+               max_faces: int | None = 4) -> list[Face]:
+    """Faces largest first, from the landmark model when its files are present (``registry``:
+    where to load it from, the studio's catalog when None; or ``landmarker`` given directly),
+    from the Haar cascades otherwise. ``face.source`` says which; model faces carry their 468
+    points in ``face.landmarks`` and boxes measured from them."""
+    from pipelines.landmarks import load_landmarker
+
+    runner = landmarker if landmarker is not None else load_landmarker(registry)
+    if runner is None:
+        return detect_faces(rgb)[:max_faces]
+    return [marks.to_face() for marks in runner(rgb, max_faces=max_faces)]

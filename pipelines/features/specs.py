@@ -58,4 +58,25 @@ SPECS = (
         description="Perceptual image distance (0 is identical) on AlexNet features. "
         "Backbone repo unverified.",
     ),
+    PipelineSpec(
+        id="metrics.face-landmarks",
+        task="metrics",
+        label="MediaPipe face detection + 468-point face mesh (LiteRT)",
+        # LiteRT .tflite files, not torch, but the registry's nearest kind: fetched from the Hub,
+        # built by a builder. They run on the CPU (ai-edge-litert) whatever device is picked.
+        kind="torch",
+        builder="pipelines.landmarks:build",
+        # Unverified: no Hub mirror of MediaPipe's face_detection_short_range.tflite and
+        # face_landmark.tflite could be confirmed from this machine. The same files ship inside
+        # the mediapipe 0.10.21 wheel (mediapipe/modules/...); the patterns accept them at the
+        # repo's root or under that layout, and a local folder works as repo_id.
+        repo_id="spacetime-studio/mediapipe-face-mesh",
+        files=("*face_detection_short_range.tflite", "*face_landmark.tflite"),
+        license="Apache-2.0",
+        est_memory_gb=0.02,
+        dtypes=("float32",),
+        tags=("faces", "landmarks", "portrait", "talking_head"),
+        description="Face boxes and 468 face landmarks in a few milliseconds on the CPU; "
+        "without them faces come from Haar cascades. Repo unverified.",
+    ),
 )
