@@ -7,8 +7,9 @@ For a pair (a, b):
    pyramid, so large motion is found at coarse levels and refined at fine ones) on grey frames
    downscaled so the longer side is at most ``flow_side``; Farneback (also pyramidal) where DIS
    is missing or asked for.
-2. Forward-backward consistency gives, for every pixel of a, how surely it is still visible in b
-   (``c0``), and likewise ``c1`` for b; a pixel whose flow leaves the frame is not visible.
+2. Forward-backward consistency and photometric agreement give, for every pixel of a, how
+   surely it is still visible in b (``c0``), and likewise ``c1`` for b; a pixel whose flow
+   leaves the frame is not visible.
 3. The flows at time t, for every pixel x of the new frame: the pixel p of a with
    ``p + t F01(p) = x`` (fixed-point iteration ``v <- F01(x - t v)``) gives ``Ft0 = -t v`` and
    ``Ft1 = (1 - t) v``; the same from b's side; both estimates are weighted by the visibility of
@@ -33,6 +34,7 @@ FLOW_SIDE = 480  # longer side of the frames flow is computed on
 FIXED_POINT_STEPS = 3
 RELIABLE_LOW, RELIABLE_HIGH = 0.15, 0.4  # mean consistency: plain blend below, full MC above
 VISIBILITY_FLOOR = 0.05  # keeps both neighbours in the blend where neither is surely visible
+PHOTO_TOLERANCE = 24.0  # grey levels of (smoothed) warping residual at which confidence is 1/e
 
 
 def _grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -86,13 +88,24 @@ def _resize_field(field: np.ndarray, width: int, height: int, scale: float = 1.0
     return out * np.float32(scale) if scale != 1.0 else out
 
 
-class PairFlows:
-    """Flows both ways and their consistency maps for one pair, at the working size."""
+def _photometric(grey_from: np.ndarray, grey_to: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """How well ``grey_to`` warped along ``flow`` matches ``grey_from`` (1: same brightness)."""
+    warped = _sample(grey_to, flow).astype(np.float32)
+    diff = cv2.GaussianBlur(np.abs(grey_from.astype(np.float32) - warped), (5, 5), 0)
+    return np.exp(-((diff / PHOTO_TOLERANCE) ** 2)).astype(np.float32)
 
-    def __init__(self, f01: np.ndarray, f10: np.ndarray):
+
+class PairFlows:
+    """Flows both ways and their confidence maps for one pair, at the working size.
+
+    A pixel's confidence is its forward-backward consistency times its photometric agreement
+    (the other frame, warped along the flow, has the same brightness there).
+    """
+
+    def __init__(self, f01: np.ndarray, f10: np.ndarray, g0: np.ndarray, g1: np.ndarray):
         self.f01, self.f10 = f01, f10
-        self.c0 = _consistency(f01, f10)
-        self.c1 = _consistency(f10, f01)
+        self.c0 = _consistency(f01, f10) * _photometric(g0, g1, f01)
+        self.c1 = _consistency(f10, f01) * _photometric(g1, g0, f10)
         self.reliability = float(0.5 * (self.c0.mean() + self.c1.mean()))
 
     def at(self, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -152,7 +165,7 @@ class FlowInterpolator:
     def pair_flows(self, a: np.ndarray, b: np.ndarray) -> tuple[PairFlows, float]:
         g0, scale = _grey(a, self.flow_side)
         g1, _ = _grey(b, self.flow_side)
-        return PairFlows(self._flow(g0, g1), self._flow(g1, g0)), scale
+        return PairFlows(self._flow(g0, g1), self._flow(g1, g0), g0, g1), scale
 
     # -- synthesis ---------------------------------------------------------------------------
     def between(self, a: np.ndarray, b: np.ndarray, times: Sequence[float]) -> list[np.ndarray]:
