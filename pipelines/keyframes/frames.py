@@ -1,5 +1,12 @@
 """Sequential PyAV decoding for the keyframe pass, until ``pipelines.media`` offers the same.
 
+One decode per video: :func:`pass_frames` yields, for every frame, the small analysis frame and a
+:class:`HeldFrame` handle on the decoder's full-resolution picture (a reference, not a copy), so
+the runner can keep the few frames that may become keyframes and convert only those; it also
+records each frame's timestamp and whether it is a key frame, so :func:`fetch_frames` can reach a
+frame that was not kept by seeking to the key frame before it (a short decode) instead of decoding
+the video again.
+
 Stopgap: media.iter_frames converts every frame to full-resolution RGB and then resizes it with
 OpenCV; at 720p that conversion and resize cost more than the decoding. Here a reused
 ``VideoReformatter`` scales straight from YUV to the small analysis size (swscale's area filter)
@@ -14,8 +21,9 @@ errors become :class:`~pipelines.errors.InputError`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import closing
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -103,3 +111,105 @@ def frames_at(path: PathLike, indices: Collection[int]) -> Iterator[tuple[int, n
                 yield index, _upright(frame.to_ndarray(format="rgb24"), rotation)
             if index >= last:
                 return
+
+
+class HeldFrame:
+    """A decoded full-resolution frame kept by reference (YUV as decoded; RGB on demand)."""
+
+    __slots__ = ("frame", "nbytes", "rotation")
+
+    def __init__(self, frame, rotation: int):
+        self.frame, self.rotation = frame, rotation
+        self.nbytes = sum(plane.buffer_size for plane in frame.planes)
+
+    def rgb(self) -> np.ndarray:
+        return _upright(self.frame.to_ndarray(format="rgb24"), self.rotation)
+
+
+@dataclass
+class PassIndex:
+    """Per-frame timestamps and key-frame positions recorded during the pass."""
+
+    pts: list[int | None] = field(default_factory=list)  # presentation timestamp per frame
+    key_frames: list[int] = field(default_factory=list)  # indices of key (intra) frames
+    time_base: float = 0.0
+
+    def seekable(self) -> bool:
+        stamps = [p for p in self.pts if p is not None]
+        return bool(self.key_frames) and len(stamps) == len(self.pts) and \
+            len(set(stamps)) == len(stamps)
+
+
+def pass_frames(path: PathLike, max_side: int,
+                index: PassIndex | None = None) -> Iterator[tuple[int, np.ndarray, HeldFrame]]:
+    """Every frame as ``(index, small_rgb, full)``: one decode with the deblocking filter on (the
+    full frames are the real pictures), scaled for analysis with swscale's fast bilinear filter.
+
+    ``index``, when given, is filled with each frame's timestamp and the key-frame positions.
+    """
+    from av.video.reformatter import VideoReformatter
+
+    reformatter = VideoReformatter()
+    size = None
+    for number, frame, rotation in _decoded(path):
+        if size is None:
+            size = scaled_size(frame.width, frame.height, max_side)
+            if index is not None and frame.time_base is not None:
+                index.time_base = float(frame.time_base)
+        if index is not None:
+            index.pts.append(frame.pts)
+            if frame.key_frame:
+                index.key_frames.append(number)
+        small = reformatter.reformat(frame, size[0], size[1], "rgb24",
+                                     interpolation="FAST_BILINEAR")  # fmt: skip
+        yield number, _upright(small.to_ndarray(), rotation), HeldFrame(frame, rotation)
+
+
+def fetch_frames(path: PathLike, indices: Collection[int],
+                 index: PassIndex | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """Full-resolution frames at ``indices``, in order, reached by seeking when ``index`` (from the
+    pass) allows it: each target costs a decode from the key frame before it, and targets that
+    share a key frame share that decode. Without a usable index, one sequential decode that
+    stops after the last target (:func:`frames_at`)."""
+    wanted = sorted(set(indices))
+    if not wanted:
+        return
+    if index is None or not index.seekable() or wanted[-1] >= len(index.pts):
+        yield from frames_at(path, wanted)
+        return
+    import av
+
+    by_pts = {p: i for i, p in enumerate(index.pts)}
+    name = Path(path).name
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            stream = next(s for s in container.streams.video
+                          if not s.disposition & av.stream.Disposition.attached_pic)  # fmt: skip
+            stream.thread_type = "AUTO"
+            rotation = probe_video(path).rotation
+            position = None  # index of the last decoded frame
+            decoder = None
+            for target in wanted:
+                key = _key_before(index.key_frames, target)
+                if position is None or not key <= position < target:
+                    container.seek(index.pts[key], stream=stream, backward=True, any_frame=False)
+                    decoder = container.decode(stream)
+                for frame in decoder:
+                    position = by_pts.get(frame.pts)
+                    if position is None:
+                        raise ValueError(f"unexpected timestamp {frame.pts} after seeking")
+                    if position >= target:
+                        break
+                if position != target:
+                    raise ValueError(f"seeking to frame {target} landed on {position}")
+                yield target, _upright(frame.to_ndarray(format="rgb24"), rotation)
+    except (av.FFmpegError, ValueError) as err:
+        raise InputError(f"The video '{name}' could not be read back at its keyframes ({err}). "
+                         f"Re-export the video, then try again.") from err  # fmt: skip
+
+
+def _key_before(key_frames: Sequence[int], target: int) -> int:
+    import bisect
+
+    position = bisect.bisect_right(key_frames, target) - 1
+    return key_frames[max(0, position)]

@@ -1,9 +1,10 @@
 """What a keyframe job writes: full-resolution keyframes (files and a ZIP), a contact sheet, the
 shot list as CSV and JSON, and a plot of the per-frame change score.
 
-Keyframes are read back at full resolution by frame index after the analysis pass and written one
-at a time; contact-sheet tiles are pasted into a canvas sized up front, so no list of full frames
-is held.
+Keyframes come at full resolution from the analysis pass itself (frames it held, or a short seek
+for any it did not: :meth:`KeyframeResult.keyframe_images`), so writing them never decodes the
+video again; they are written one at a time and contact-sheet tiles are pasted into a canvas
+sized up front, so no list of full frames is held.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import cv2
 import numpy as np
 
 from pipelines.errors import InputError
-from pipelines.keyframes.frames import frames_at
 from pipelines.keyframes.runner import KeyframeResult
 from pipelines.keyframes.settings import IMAGE_FORMATS
 from pipelines.keyframes.timecodes import timecode
@@ -258,7 +258,7 @@ def write_outputs(folder: Path, result: KeyframeResult, settings: dict,
     gallery: list[tuple[Path, str]] = []
 
     def images() -> Iterator[tuple[str, np.ndarray]]:
-        for done, (index, frame) in enumerate(frames_at(result.video, keys), 1):
+        for done, (index, frame) in enumerate(result.keyframe_images(keys), 1):
             key = keys[index]
             path = save_image(folder / names[index], frame)
             sheet.add(frame, key.shot, key.time, index)
@@ -272,4 +272,5 @@ def write_outputs(folder: Path, result: KeyframeResult, settings: dict,
     document = shot_document(result, names, settings)
     shots_json = write_json_atomic(folder / "shots.json", document)
     shots_csv = write_csv(folder / "shots.csv", document)
+    result.release()
     return Written(gallery, zip_path, contact, shots_json, shots_csv, plot, document)

@@ -6,6 +6,14 @@ keyframe candidates. Only a few small frames and compact per-frame records are h
 does not grow with the video. Afterwards shots are formed from the cuts and keyframes chosen
 from the candidates. Optionally an image encoder (``KeyframeRequest.embed``, e.g. CLIP) embeds
 sampled frames during the pass, and clustering uses those embeddings.
+
+One decode per video: the pass also keeps references to full-resolution frames that may become
+keyframes (:class:`FrameHolder`): every frame of the shot still open (thinned by a doubling
+stride when over the memory budget) and, once a shot closes, only the frame the per-shot rule
+picks from the candidates seen so far. The final choice runs afterwards exactly as before; a
+keyframe that was not held (pool thinned later, clustering, budget) is fetched by seeking to the
+key frame before it (:func:`~pipelines.keyframes.frames.fetch_frames`), never by a second full
+decode. ``KeyframeRequest.observe`` lets a caller (curation) see every analysed frame too.
 """
 
 from __future__ import annotations
@@ -26,8 +34,14 @@ import numpy as np
 from pipelines.errors import InputError
 from pipelines.keyframes.analysis import FrameAnalysis
 from pipelines.keyframes.detectors import Cut, ShotDetector, make_detector
-from pipelines.keyframes.frames import scaled_frames
-from pipelines.keyframes.select import CandidatePool, blocked_mask, clustered, per_shot
+from pipelines.keyframes.frames import HeldFrame, PassIndex, fetch_frames, pass_frames
+from pipelines.keyframes.select import (
+    CandidatePool,
+    blocked_mask,
+    clustered,
+    per_shot,
+    shot_pick,
+)
 from pipelines.keyframes.settings import DetectorParams, SelectParams
 from pipelines.keyframes.timecodes import frame_times
 from pipelines.media import VideoInfo, probe_video
@@ -39,6 +53,8 @@ Embed = Callable[[list[np.ndarray]], np.ndarray]
 POOL_SIZE = 8192  # colour/texture candidates kept at most (about 6 MB)
 EMBED_POOL_SIZE = 2048  # embedded candidates kept at most
 EMBED_BATCH = 32
+HOLD_BUDGET = 384 * 2**20  # bytes of full-resolution frames held during the pass, at most
+Observe = Callable[[FrameAnalysis, np.ndarray], None]
 
 
 @dataclass(frozen=True)
@@ -48,6 +64,8 @@ class KeyframeRequest:
     select: SelectParams = field(default_factory=SelectParams)
     analysis_side: int = 256  # longer side of the frames the detectors see
     embed: Embed | None = None  # image encoder for clustering features (frames -> unit vectors)
+    observe: Observe | None = None  # called with every frame's analysis and small RGB frame
+    hold_budget: int = HOLD_BUDGET  # bytes of full-resolution frames kept for keyframes
 
 
 @dataclass(frozen=True)
@@ -84,6 +102,25 @@ class KeyframeResult:
     thresholds: np.ndarray  # per-frame adaptive threshold
     features: str  # what clustering used: "colour" or "clip" ("" in per-shot mode)
     timings: dict[str, float] = field(default_factory=dict)
+    held: dict[int, HeldFrame] = field(default_factory=dict, repr=False)  # keyframes kept
+    index: PassIndex | None = field(default=None, repr=False)  # timestamps, key frames
+
+    def keyframe_images(self, indices=None) -> Iterator[tuple[int, np.ndarray]]:
+        """Full-resolution RGB frames at ``indices`` (default: the keyframes), in order: those
+        held from the pass are converted, the rest fetched by seeking (no second full decode)."""
+        wanted = sorted(set(k.frame for k in self.keyframes) if indices is None else set(indices))
+        missing = [i for i in wanted if i not in self.held]
+        fetched = fetch_frames(self.video, missing, self.index) if missing else iter(())
+        for frame in wanted:
+            if frame in self.held:
+                yield frame, self.held[frame].rgb()
+            else:
+                got, rgb = next(fetched)
+                yield got, rgb
+
+    def release(self) -> None:
+        """Drop the held full-resolution frames (their memory goes back to the decoder)."""
+        self.held = {}
 
 
 def prefetch(items: Iterator[Any], depth: int = 32) -> Iterator[Any]:
@@ -163,6 +200,51 @@ class _Scan:
     detector: ShotDetector
     pool: CandidatePool
     embedded: CandidatePool | None
+    holder: FrameHolder
+    index: PassIndex
+
+
+class FrameHolder:
+    """Full-resolution frames that may become per-shot keyframes, within a memory budget.
+
+    Frames of the open shot are held on a stride that doubles whenever the budget is exceeded;
+    when a shot closes, only its provisional pick stays (oldest picks are dropped first if they
+    alone fill half the budget). Held frames are references to decoded pictures, not copies.
+    """
+
+    def __init__(self, budget: int, enabled: bool):
+        self.budget, self.enabled = budget, enabled
+        self.open: dict[int, HeldFrame] = {}
+        self.kept: dict[int, HeldFrame] = {}
+        self.stride = 1
+        self.open_bytes = self.kept_bytes = 0
+        self.open_start = 0
+
+    def add(self, index: int, frame: HeldFrame) -> None:
+        if not self.enabled or (index - self.open_start) % self.stride:
+            return
+        self.open[index] = frame
+        self.open_bytes += frame.nbytes
+        while self.open_bytes + self.kept_bytes > self.budget and len(self.open) > 1:
+            self.stride *= 2
+            for i in [i for i in self.open if (i - self.open_start) % self.stride]:
+                self.open_bytes -= self.open.pop(i).nbytes
+
+    def close(self, end: int, pick: int | None) -> None:
+        """The shot ending before ``end`` is complete; keep only ``pick`` of its frames."""
+        for i in [i for i in self.open if i < end]:
+            frame = self.open.pop(i)
+            self.open_bytes -= frame.nbytes
+            if i == pick:
+                self.kept[i] = frame
+                self.kept_bytes += frame.nbytes
+        while self.kept_bytes > self.budget // 2 and self.kept:
+            self.kept_bytes -= self.kept.pop(next(iter(self.kept))).nbytes
+        self.open_start, self.stride = end, 1
+
+    def frames(self, wanted: list[int]) -> dict[int, HeldFrame]:
+        everything = {**self.kept, **self.open}
+        return {i: everything[i] for i in wanted if i in everything}
 
 
 class KeyframeRunner:
@@ -222,13 +304,15 @@ class KeyframeRunner:
         keyframes = [Keyframe(f, at(f), bisect.bisect_right(starts, f) - 1) for f in picks]
         trace = scan.detector.trace()
         scores, thresholds = trace if trace is not None else (np.full(count, math.nan),) * 2
+        held = scan.holder.frames(picks)
+        timings["held_keyframes"] = float(len(held))
         report(1.0, "done")
         return KeyframeResult(
             video=str(request.video), fps=info.fps, frame_count=count, width=info.width,
             height=info.height, duration=duration, shots=shots, keyframes=keyframes, cuts=cuts,
             flashes=flashes, scores=np.asarray(scores[:count], np.float32),
             thresholds=np.asarray(thresholds[:count], np.float32), features=features,
-            timings=timings,
+            timings=timings, held=held, index=scan.index,
         )  # fmt: skip
 
     @staticmethod
@@ -244,18 +328,32 @@ class KeyframeRunner:
         cuts: list[Cut] = []
         count = 0
         step = max(1, info.frame_count // 100)
-        frames = scaled_frames(request.video, request.analysis_side, fast=True)
-        for index, rgb in prefetch(frames):
-            analysis = FrameAnalysis(index, rgb)
-            cuts += detector.process_frame(analysis)
+        holder = FrameHolder(request.hold_budget, enabled=not select.k)
+        shot_start = 0
+        index = PassIndex()
+        observe = request.observe
+        frames = pass_frames(request.video, request.analysis_side, index)
+        for index_, rgb, full in prefetch(frames):
+            analysis = FrameAnalysis(index_, rgb)
+            new = detector.process_frame(analysis)
             usable = not analysis.is_plain(params.flat_std)
-            if pool.wants(index):
+            if pool.wants(index_):
                 phash = analysis.phash() if select.k else 0  # only clustering dedupes
-                pool.add(index, analysis.sharpness, analysis.descriptor, phash, usable)
+                pool.add(index_, analysis.sharpness, analysis.descriptor, phash, usable)
+            holder.add(index_, full)
+            if new:
+                cuts += new
+                for cut in new:
+                    if cut.frame > shot_start:
+                        pick = _provisional(pool, cuts, detector, shot_start, cut.frame, select)
+                        holder.close(cut.frame, pick)
+                        shot_start = cut.frame
             if embedder is not None:
                 embedder.add(analysis, rgb, usable)
-            count = index + 1
-            if index % step == 0:
+            if observe is not None:
+                observe(analysis, rgb)
+            count = index_ + 1
+            if index_ % step == 0:
                 report(0.9 * min(1.0, count / max(1, info.frame_count)), "finding shots")
         cuts += detector.post_process()
         if embedder is not None:
@@ -263,7 +361,17 @@ class KeyframeRunner:
         if count == 0:
             raise InputError(f"The video '{Path(request.video).name}' has no decodable frames. "
                              f"Upload another video.")  # fmt: skip
-        return _Scan(cuts, count, detector, pool, embedder.pool if embedder else None)
+        return _Scan(cuts, count, detector, pool, embedder.pool if embedder else None, holder,
+                     index)
+
+
+def _provisional(pool: CandidatePool, cuts: list[Cut], detector: ShotDetector, start: int,
+                 end: int, select: SelectParams) -> int | None:  # fmt: skip
+    """The per-shot pick of ``[start, end)`` from what the pass knows now (the final choice is
+    made after the pass; this one only decides which full frame to keep)."""
+    flashes = [f for d in getattr(detector, "detectors", [detector]) for f in d.flashes]
+    spans = [(c.start, c.end) for c in cuts] + [(s, e - 1) for s, e in flashes]
+    return shot_pick(pool, start, end, blocked_mask(end + 1, spans, select.edge_frames), select)
 
 
 def build(ctx: LoadContext) -> KeyframeRunner:

@@ -14,6 +14,7 @@ the pool is full, so memory stays bounded however long the video is.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 
 import cv2
@@ -152,3 +153,16 @@ def clustered(pool: CandidatePool, frame_count: int, blocked: np.ndarray, fps: f
                 accepted.append(int(member))
                 break
     return sorted(pool.frames[int(chosen[a])] for a in accepted)
+
+
+def shot_pick(pool: CandidatePool, start: int, end: int, blocked: np.ndarray,
+              params: SelectParams) -> int | None:  # fmt: skip
+    """:func:`per_shot`'s pick for the one shot ``[start, end)``, looking only at the pool's
+    candidates inside it (cheap enough to run as each shot closes); None without candidates."""
+    lo, hi = bisect.bisect_left(pool.frames, start), bisect.bisect_left(pool.frames, end)
+    if lo == hi:
+        return None
+    view = CandidatePool(pool.capacity, pool.stride)
+    for name in ("frames", "sharpness", "features", "hashes", "usable"):
+        setattr(view, name, getattr(pool, name)[lo:hi])
+    return per_shot(view, [(start, end)], blocked, params)[0]
