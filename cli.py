@@ -40,20 +40,51 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
 
 
 def cmd_models(registry: Registry, args: argparse.Namespace) -> int:
+    from pipelines import hub
+
+    if args.prune:
+        print(hub.prune(registry, registry.get(args.prune).id).describe())
+        return 0
     rows = status_rows(registry)
     if args.json:
         print(json.dumps([dict(zip(STATUS_HEADERS, row, strict=True)) for row in rows], indent=2))
     else:
         print(format_table(STATUS_HEADERS, rows))
+        _, total = hub.disk_usage(registry)
+        print(f"\nModel files on disk: {hub.human_bytes(total)} "
+              f"(Hub cache {hub.hub_cache_dir()}, URL cache {hub.url_cache_dir()})")
     return 0
 
 
+class ProgressBar:
+    """A one-line progress bar on stderr: bytes, speed and time left."""
+
+    def __init__(self, stream=None, width: int = 28):
+        self.stream, self.width = stream or sys.stderr, width
+
+    def __call__(self, progress) -> None:
+        filled = int(self.width * progress.fraction)
+        bar = "#" * filled + "." * (self.width - filled)
+        line = f"\r[{bar}] {progress.describe()}"
+        self.stream.write(line[:160].ljust(100))
+        if progress.finished:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
 def cmd_fetch(registry: Registry, args: argparse.Namespace) -> int:
+    from pipelines import hub
+
     ids = [spec.id for spec in registry if spec.needs_weights] if args.all else args.ids
     if not ids:
         raise StudioError("Name at least one backend id to fetch (see `python cli.py models`).")
     for spec_id in ids:
-        folder = registry.fetch(spec_id)
+        spec = registry.get(spec_id)
+        if args.dry_run:
+            print(hub.plan(spec).describe() if spec.needs_weights
+                  else f"{spec_id}: weight-free, nothing to fetch")
+            continue
+        folder = registry.fetch(spec_id, progress=None if args.quiet else ProgressBar())
         print(f"{spec_id}: {folder if folder else 'weight-free, nothing to fetch'}")
     return 0
 
@@ -64,11 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = sub.add_parser("models", help="list every backend with its disk and memory status")
     models.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    models.add_argument("--prune", metavar="ID", help="delete this backend's files from the cache "
+                        "(files another backend shares are kept)")
     models.set_defaults(handler=cmd_models)
 
     fetch = sub.add_parser("fetch", help="download the files a backend needs (Hugging Face cache)")
     fetch.add_argument("ids", nargs="*", metavar="ID", help="backend ids, as `models` lists them")
     fetch.add_argument("--all", action="store_true", help="every backend that has weights")
+    fetch.add_argument("--dry-run", action="store_true",
+                       help="list the files, their size and the free disk after; download nothing")
+    fetch.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     fetch.set_defaults(handler=cmd_fetch)
 
     for module in COMMAND_MODULES:

@@ -17,6 +17,7 @@ import fnmatch
 import importlib
 import logging
 import os
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -103,6 +104,11 @@ class PipelineSpec:
     needs_gpu: bool = False
     tags: tuple[str, ...] = ()
     description: str = ""
+    # Where the weights come from and how they are checked (pipelines/hub.py):
+    repo_type: str = "model"  # Hub repo kind: model, dataset or space
+    sha256: dict[str, str] = field(default_factory=dict, hash=False)  # file -> hex digest
+    urls: dict[str, str] = field(default_factory=dict, hash=False)  # file -> HTTPS source
+    gated: bool = False  # the Hub repo asks users to accept a licence before downloading
 
     def __post_init__(self) -> None:
         if not self.id.startswith(f"{self.task}."):
@@ -116,10 +122,16 @@ class PipelineSpec:
         for name in ("files", "tags", "dtypes"):
             if isinstance(getattr(self, name), str):
                 raise ValueError(f"spec '{self.id}': {name} must be a tuple, not a string")
+        _check_sources(self)
 
     @property
     def needs_weights(self) -> bool:
         return self.repo_id is not None
+
+    @property
+    def source(self) -> str:
+        """``url`` (files from HTTPS addresses), ``hub`` (a Hub repo) or ``none``."""
+        return "url" if self.urls else ("hub" if self.needs_weights else "none")
 
     @property
     def est_bytes(self) -> int:
@@ -130,6 +142,29 @@ class PipelineSpec:
             return self.builder
         module_name, _, attr = self.builder.partition(":")
         return getattr(importlib.import_module(module_name), attr)
+
+
+def _check_sources(spec: PipelineSpec) -> None:
+    """Digests are 64 lowercase hex digits of the spec's own files; every URL is HTTPS (plain
+    HTTP only on the loopback interface, for tests) and has a digest; a URL spec takes all its
+    files from URLs."""
+    from urllib.parse import urlsplit
+
+    for name, digest in spec.sha256.items():
+        if name not in spec.files or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise ValueError(f"spec '{spec.id}': sha256 must map its files to 64 lowercase hex "
+                             f"digits; got {name!r}: {digest!r}")
+    if not spec.urls:
+        return
+    if set(spec.urls) != set(spec.files):
+        raise ValueError(f"spec '{spec.id}': urls must name exactly its files {spec.files}")
+    for name, url in spec.urls.items():
+        parts = urlsplit(url)
+        loopback = parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost", "::1"}
+        if parts.scheme != "https" and not loopback:
+            raise ValueError(f"spec '{spec.id}': the URL of {name} must use https: {url}")
+        if name not in spec.sha256:
+            raise ValueError(f"spec '{spec.id}': the URL file {name} needs a sha256")
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,10 +202,19 @@ def _missing_patterns(folder: Path, patterns: tuple[str, ...]) -> list[str]:
 
 
 def cached_weights(spec: PipelineSpec) -> Path | None:
-    """The local folder with every file the spec needs, or None; never touches the network."""
+    """The local folder with every file the spec needs, or None; never touches the network.
+
+    A URL spec's folder lives beside the Hub cache (``pipelines.hub.url_folder``); a Hub spec's
+    is its snapshot at the pinned revision.
+    """
     if not spec.needs_weights:
         return None
     folder = _local_folder(spec)
+    if folder is None and spec.urls:
+        from pipelines.hub import url_folder
+
+        folder = url_folder(spec)
+        return folder if all((folder / name).is_file() for name in spec.files) else None
     if folder is None:
         from huggingface_hub import snapshot_download
         from huggingface_hub.errors import LocalEntryNotFoundError
@@ -182,6 +226,7 @@ def cached_weights(spec: PipelineSpec) -> Path | None:
                     revision=spec.revision,
                     allow_patterns=list(spec.files) or None,
                     local_files_only=True,
+                    repo_type=spec.repo_type,
                 )
             )
         except (LocalEntryNotFoundError, FileNotFoundError, OSError, ValueError):
@@ -191,8 +236,17 @@ def cached_weights(spec: PipelineSpec) -> Path | None:
     return folder
 
 
-def fetch_weights(spec: PipelineSpec) -> Path:
-    """Download exactly the spec's files into the Hugging Face cache and return their folder."""
+def fetch_weights(
+    spec: PipelineSpec,
+    progress: Callable[[Any], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> Path:
+    """Download exactly the spec's files (Hub cache, or the URL cache beside it), resuming
+    partial files and checking pickled checkpoints' sha256; returns their folder.
+
+    ``progress`` receives :class:`pipelines.hub.FetchProgress` updates; setting ``cancel``
+    stops the download (raising :class:`pipelines.hub.FetchCancelled`) and keeps what arrived.
+    """
     if not spec.needs_weights:
         raise StudioError(f"'{spec.id}' needs no weights: nothing to fetch.")
     local = cached_weights(spec)
@@ -203,15 +257,9 @@ def fetch_weights(spec: PipelineSpec) -> Path:
         raise WeightsUnavailable(spec.id, spec.repo_id, f"missing in the folder: {missing}")
     if _hub_offline():
         raise WeightsUnavailable(spec.id, spec.repo_id, "HF_HUB_OFFLINE=1 is set")
-    from huggingface_hub import snapshot_download
+    from pipelines import hub
 
-    try:
-        path = snapshot_download(
-            spec.repo_id, revision=spec.revision, allow_patterns=list(spec.files) or None
-        )
-    except Exception as err:  # network errors come in many types; all mean the same to a user
-        raise WeightsUnavailable(spec.id, spec.repo_id, f"{type(err).__name__}: {err}") from err
-    folder = Path(path)
+    folder = hub.fetch(spec, progress=progress, cancel=cancel)
     missing = _missing_patterns(folder, spec.files)
     if missing:
         raise WeightsUnavailable(spec.id, spec.repo_id, f"the repo has no file matching {missing}")
@@ -514,18 +562,24 @@ class Registry:
         return specs[0]
 
     def status(self, spec_id: str) -> SpecStatus:
+        from pipelines.hub import spec_disk_bytes
+
         spec = self.get(spec_id)
         folder = cached_weights(spec)
         on_disk = folder is not None or not spec.needs_weights
-        size = folder_bytes(folder, spec.files) if folder is not None else 0
+        if folder is not None and _local_folder(spec) is not None:
+            size = folder_bytes(folder, spec.files)
+        else:  # what the spec holds in the cache, complete or not
+            size = spec_disk_bytes(spec)
         loaded = tuple(f"{e.key[1]} {e.key[2]}" for e in self.cache.entries_for(spec_id))
         return SpecStatus(spec, on_disk, size, loaded)
 
     # -- loading -------------------------------------------------------------------------------
-    def fetch(self, spec_id: str) -> Path | None:
-        """Download the spec's files (no-op for weight-free specs); returns their folder."""
+    def fetch(self, spec_id: str, **kwargs: Any) -> Path | None:
+        """Download the spec's files (no-op for weight-free specs); returns their folder.
+        ``progress`` and ``cancel`` go to :func:`fetch_weights`."""
         spec = self.get(spec_id)
-        return fetch_weights(spec) if spec.needs_weights else None
+        return fetch_weights(spec, **kwargs) if spec.needs_weights else None
 
     def _target(self, spec: PipelineSpec, device: str | None, dtype: str | None) -> CacheKey:
         device = dev.pick_device(device) if spec.kind != "classical" else "cpu"
@@ -550,6 +604,7 @@ class Registry:
                 if not auto_fetch_enabled():
                     raise WeightsUnavailable(spec.id, spec.repo_id, "not in the local cache")
                 weights = fetch_weights(spec)
+            verify_weights(spec, weights)  # pickles match their sha256 before any load
             return spec.resolve_builder()(LoadContext(spec, key[1], key[2], weights))
 
         return load
@@ -580,7 +635,16 @@ class Registry:
 
 STATUS_HEADERS = (
     "id", "task", "kind", "repo", "revision", "licence", "est. GB", "on disk", "disk MB", "loaded",
+    "gated", "source",
 )  # fmt: skip
+
+
+def verify_weights(spec: PipelineSpec, folder: Path | None) -> None:
+    """Check the spec's pinned and pickled files against their sha256 (pipelines.hub)."""
+    if folder is not None and spec.needs_weights:
+        from pipelines.hub import verify_weights as verify
+
+        verify(spec, folder)
 
 
 def status_rows(registry: Registry) -> list[list[Any]]:
@@ -600,6 +664,18 @@ def status_rows(registry: Registry) -> list[list[Any]]:
                 "yes" if st.on_disk else "no",
                 round(st.disk_bytes / 1e6, 1),
                 ", ".join(st.loaded_on) or "no",
+                "yes" if spec.gated else "no",
+                _source_text(spec),
             ]
         )
     return rows
+
+
+def _source_text(spec: PipelineSpec) -> str:
+    if spec.urls:
+        hosts = sorted({u.split("/")[2] for u in spec.urls.values()})
+        return "URL: " + ", ".join(hosts) + " (sha256)"
+    if spec.needs_weights:
+        pinned = spec.revision and len(spec.revision) == 40
+        return f"Hub {spec.repo_type}" + ("" if pinned else " (unpinned)")
+    return "-"
