@@ -21,7 +21,8 @@ from pipelines.errors import StudioError
 from pipelines.manifest import cleanup_runs, outputs_dir, run_max_age_hours
 from pipelines.media import get_limits
 from pipelines.registry import Registry
-from tabs import TABS
+from pipelines.task import Task
+from tabs import build_tabs
 from tabs.common import ui_text
 
 log = logging.getLogger("studio")
@@ -31,24 +32,19 @@ AUTH_ENV = "STUDIO_AUTH"
 CSS = ".gradio-container {max-width: 1400px !important}"
 
 
-def build_app(registry: Registry | None = None) -> gr.Blocks:
-    """The studio's Blocks: six task tabs and the Models tab, all on one registry."""
+def build_app(registry: Registry | None = None,
+              tasks: tuple[Task, ...] | None = None) -> gr.Blocks:
+    """The studio's Blocks: one tab per task of ``tasks`` (default: the studio's task list),
+    then the Benchmark and Models tabs, all on one registry."""
     if registry is None:
         from pipelines.catalog import build_registry
 
-        registry = build_registry()
+        registry = build_registry(tasks)
     # Gradio's own upload/temp cache: swept hourly, files older than a day removed.
     with gr.Blocks(title="Spacetime Studio", delete_cache=(3600, 86400)) as demo:
         gr.Markdown(ui_text("header"))
         with gr.Tabs():
-            for tab in TABS:
-                with gr.Tab(tab.TITLE, id=tab.__name__.rsplit(".", 1)[-1]) as page:
-                    on_select = tab.build(registry)
-                if on_select is not None:  # a tab may ask to refresh itself when opened
-                    handler, outputs = on_select
-                    page.select(
-                        handler, None, outputs, show_progress="hidden", api_visibility="private"
-                    )
+            build_tabs(registry, tasks)
     demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=2)
     demo.registry = registry  # the app's registry, for tests and embedding
     return demo

@@ -1,9 +1,11 @@
 """Headless entry point: ``python cli.py <command> ...``.
 
 Commands: ``models`` (every backend and its status), ``fetch ID...`` (download just the files a
-backend needs), and one command per task. A task's command lives in its own module, listed in
-``COMMAND_MODULES``, whose ``register(subparsers)`` adds a parser with ``handler(registry, args)
--> exit code`` as its default. Errors a user can fix are printed as one sentence, exit code 2.
+backend needs), one command per task of :data:`pipelines.tasks.TASKS` (the task's own command
+module when it declares one, else a command built from its settings schema), and the commands in
+``COMMAND_MODULES`` that span tasks (``bench``). A command module's ``register(subparsers)`` adds
+a parser with ``handler(registry, args) -> exit code`` as its default. Errors a user can fix are
+printed as one sentence, exit code 2.
 """
 
 from __future__ import annotations
@@ -15,17 +17,16 @@ import sys
 from collections.abc import Sequence
 
 from pipelines.catalog import build_registry
+from pipelines.commands import register_generic
 from pipelines.errors import StudioError
 from pipelines.registry import STATUS_HEADERS, Registry, status_rows
+from pipelines.task import Task
+from pipelines.tasks import TASKS
 
-# Modules whose register(subparsers) adds a task command (animate, talk, style, upscale, ...).
+# Modules whose register(subparsers) adds a command that is no single task's.
 COMMAND_MODULES: tuple[str, ...] = (
-    "pipelines.keyframes.command",
-    "pipelines.portrait.command",
-    "pipelines.super_res.command",
-    "pipelines.style.command",
-    "pipelines.talking_head.command",
     "pipelines.bench.command",
+    "pipelines.curate.command",
 )
 
 
@@ -89,7 +90,7 @@ def cmd_fetch(registry: Registry, args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(tasks: tuple[Task, ...] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cli.py", description="Spacetime Studio, headless")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -107,15 +108,21 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     fetch.set_defaults(handler=cmd_fetch)
 
+    for task in TASKS if tasks is None else tasks:
+        if task.command:
+            importlib.import_module(task.command).register(sub)
+        else:
+            register_generic(sub, task)
     for module in COMMAND_MODULES:
         importlib.import_module(module).register(sub)
     return parser
 
 
-def main(argv: Sequence[str] | None = None, registry: Registry | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, registry: Registry | None = None,
+         tasks: tuple[Task, ...] | None = None) -> int:
+    args = build_parser(tasks).parse_args(argv)
     try:
-        return args.handler(registry or build_registry(), args)
+        return args.handler(registry or build_registry(tasks), args)
     except StudioError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

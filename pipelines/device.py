@@ -55,6 +55,13 @@ def pick_device(prefer: str | None = None) -> str:
     )
 
 
+def cpu_requested(device: str | None = None) -> bool:
+    """Whether the CPU was asked for by name (``device`` or ``STUDIO_DEVICE``), not fallen back
+    to: model backends that need a GPU then run on it, slowly, instead of being refused."""
+    wanted = device or os.environ.get("STUDIO_DEVICE", "")
+    return wanted.strip().lower() == "cpu"
+
+
 def device_type(device: str) -> str:
     """"cuda:1" -> "cuda"."""
     return device.split(":", 1)[0]

@@ -34,14 +34,6 @@ log = logging.getLogger(__name__)
 
 Kind = Literal["classical", "diffusers", "transformers", "spandrel", "torch"]
 KINDS: tuple[str, ...] = ("classical", "diffusers", "transformers", "spandrel", "torch")
-TASKS: tuple[str, ...] = (
-    "portrait",
-    "talking_head",
-    "style",
-    "super_res",
-    "keyframes",
-    "metrics",
-)
 GIB = 1024**3
 
 
@@ -54,6 +46,42 @@ class Runner(Protocol):
 
     def modules(self) -> dict[str, Any]:
         ...
+
+
+@dataclass(frozen=True)
+class RunnerInfo:
+    """A loaded runner's descriptor (as spandrel describes its models): where it runs, in which
+    precision, and what it can do. The cache, the Models tab, manifests and the benchmark read
+    it instead of guessing from attributes.
+
+    ``activation_bytes_per_unit`` lets the cache budget a request's working memory: a runner
+    that knows roughly how many bytes one unit of work (a megapixel, a frame) needs beside its
+    weights sets it, and :meth:`Registry.pinned` reserves room for ``units`` of it.
+    """
+
+    device: str = "cpu"
+    dtype: str = "float32"
+    half: bool = False  # runs in float16/bfloat16 where the device allows
+    tiling: bool = False  # splits large inputs into tiles
+    max_frames: int | None = None  # most frames one request may ask for (None: no limit)
+    needs_gpu: bool = False
+    activation_bytes_per_unit: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def describe(runner: Any) -> RunnerInfo:
+    """The runner's descriptor: its ``info`` when it declares one, else what it exposes.
+
+    Runners are small classes; most set ``device`` and ``dtype`` in their constructor. A runner
+    that declares ``info`` (a :class:`RunnerInfo`) is described by it alone.
+    """
+    info = getattr(runner, "info", None)
+    if isinstance(info, RunnerInfo):
+        return info
+    return RunnerInfo(device=str(getattr(runner, "device", "cpu")),
+                      dtype=str(getattr(runner, "dtype", "float32")))
 
 
 @dataclass(frozen=True)
@@ -386,7 +414,7 @@ class ModelCache:
                 hit = self._touch(key, pin)
                 if hit is not None:
                     return hit
-            self._make_room(key[1], est_bytes)
+            self.make_room(key[1], est_bytes)
             start = time.perf_counter()
             runner = loader()
             seconds = time.perf_counter() - start
@@ -411,7 +439,8 @@ class ModelCache:
             return self.used_bytes(device) + need <= self.budget_bytes
         return self._free_bytes(device) - self.headroom_bytes >= need
 
-    def _make_room(self, device: str, need: int) -> None:
+    def make_room(self, device: str, need: int) -> None:
+        """Evict idle entries on ``device`` until ``need`` more bytes fit the budget."""
         if need <= 0:
             return
         while not self._fits(device, need):
@@ -582,12 +611,16 @@ class Registry:
         return fetch_weights(spec, **kwargs) if spec.needs_weights else None
 
     def _target(self, spec: PipelineSpec, device: str | None, dtype: str | None) -> CacheKey:
+        asked = device
         device = dev.pick_device(device) if spec.kind != "classical" else "cpu"
         if spec.needs_gpu and dev.device_type(device) == "cpu":
-            raise StudioError(
-                f"'{spec.label}' needs a GPU and this machine has none. Pick the classical "
-                "backend or run the studio on a machine with a GPU."
-            )
+            if not dev.cpu_requested(asked):
+                raise StudioError(
+                    f"'{spec.label}' needs a GPU and this machine has none. Pick the classical "
+                    "backend or run the studio on a machine with a GPU."
+                )
+            log.warning("running '%s' on the CPU as asked (STUDIO_DEVICE=cpu): this is slow; "
+                        "expect minutes per step at full size", spec.id)
         return spec.id, device, dtype or dev.pick_dtype(device, spec.dtypes)
 
     def load(self, spec_id: str, *, device: str | None = None, dtype: str | None = None) -> Runner:
@@ -611,13 +644,21 @@ class Registry:
 
     @contextmanager
     def pinned(
-        self, spec_id: str, *, device: str | None = None, dtype: str | None = None
+        self, spec_id: str, *, device: str | None = None, dtype: str | None = None,
+        units: float = 0.0,
     ) -> Iterator[Runner]:
-        """Load ``spec_id`` and keep it pinned (safe from eviction) while the block runs."""
+        """Load ``spec_id`` and keep it pinned (safe from eviction) while the block runs.
+
+        ``units`` is the request's size in the runner's unit of work (see :class:`RunnerInfo`);
+        room for its working memory is made by evicting idle entries before the job starts.
+        """
         spec = self.get(spec_id)
         key = self._target(spec, device, dtype)
         runner = self.cache.get_or_load(key, self._loader(spec, key), spec.est_bytes, pin=True)
         try:
+            working = int(describe(runner).activation_bytes_per_unit * max(0.0, units))
+            if working:
+                self.cache.make_room(key[1], working)
             yield runner
         finally:
             self.cache.unpin(key)

@@ -7,16 +7,19 @@ compared. It imports no torch: backends load through the registry when a run sta
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import gradio as gr
 import pandas as pd
 
-from pipelines.bench.adapters import ADAPTERS, adapter_for
+from pipelines.bench.adapters import adapter_for
 from pipelines.bench.harness import run_bench
 from pipelines.bench.results import BASE_COLUMNS, OK, BenchResult, compare, history, open_run
 from pipelines.errors import InputError
 from pipelines.registry import Registry
+from pipelines.task import Task
+from pipelines.tasks import TASKS
 from tabs.common import (
     ACCELERATOR,
     ACCELERATOR_CONCURRENCY,
@@ -29,18 +32,16 @@ from tabs.common import (
 TITLE = "Benchmark"
 TASK = None
 DEFAULT_TASK = "super_res"
-TASK_LABELS = {"portrait": "Portrait animation", "talking_head": "Talking head",
-               "style": "Style transfer", "super_res": "Super-resolution",
-               "keyframes": "Keyframes"}  # fmt: skip
 
 
-def backend_choices(registry: Registry, task: str) -> tuple[list[tuple[str, str]], list[str]]:
+def backend_choices(registry: Registry, task: str | Task
+                    ) -> tuple[list[tuple[str, str]], list[str]]:
     """The task's backends and variants, and the two picked at first."""
     choices = adapter_for(task).choices(registry)
     return choices, [value for _, value in choices[:2]]
 
 
-def example_choices(task: str) -> tuple[list[str], list[str]]:
+def example_choices(task: str | Task) -> tuple[list[str], list[str]]:
     names = [e.name for e in adapter_for(task).examples()]
     return names, names[:1]
 
@@ -63,7 +64,8 @@ def history_updates(selected: str | None = None) -> tuple[gr.Dropdown, gr.Dropdo
 
 def summary(result: BenchResult) -> str:
     counts = {s: sum(r.status == s for r in result.rows) for s in ("ok", "unavailable", "failed")}
-    text = (f"**{TASK_LABELS.get(result.task, result.task)}** · {len(result.backends)} "
+    title = next((t.title for t in TASKS if t.id == result.task), result.task)
+    text = (f"**{title}** · {len(result.backends)} "
             f"backend(s) × {len(result.inputs)} input(s), seed {result.seed}: "
             f"{counts['ok']} ok, {counts['unavailable']} unavailable, {counts['failed']} failed. "
             f"Run `{result.run_id}`, folder `{result.path}`.")
@@ -134,23 +136,32 @@ def views(result: BenchResult) -> tuple[Any, ...]:
 # Layout and events
 
 
-def build(registry: Registry):
+def build(registry: Registry, tasks: Sequence[Task] = TASKS):
     """Lay out the tab; returns the (handler, outputs) that refresh its history when opened."""
     gr.Markdown(ui_text("benchmark"))
-    tasks = [(TASK_LABELS.get(t, t), t) for t in ADAPTERS]
+    by_id = {t.id: t for t in tasks}
+
+    def declared(task_name: str) -> Task:
+        if task_name not in by_id:
+            raise InputError(f"The benchmark has no task '{task_name}'; pick one of "
+                             f"{', '.join(by_id)}.")
+        return by_id[task_name]
+
+    default = by_id.get(DEFAULT_TASK) or tasks[0]
     with gr.Row():
-        task = gr.Dropdown(tasks, value=DEFAULT_TASK, label="Task", scale=2)
+        task = gr.Dropdown([(t.title, t.id) for t in tasks], value=default.id, label="Task",
+                           scale=2)
         seed = gr.Number(0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed", scale=1)
         warmup = gr.Checkbox(False, label="Warm-up call per backend (untimed)", scale=1)
     # Multi-select dropdowns that accept any value: API callers name backends and examples of
     # any task without first switching the task (the handler checks them against the task).
-    choices, picked = backend_choices(registry, DEFAULT_TASK)
+    choices, picked = backend_choices(registry, default)
     backends = gr.Dropdown(choices=choices, value=picked, multiselect=True,
                            allow_custom_value=True, label="Backends (pick two or more)",
                            info="name:variant is the same backend with other settings. Model "
                                 "backends load on first use.")
     with gr.Row():
-        names, ticked = example_choices(DEFAULT_TASK)
+        names, ticked = example_choices(default)
         examples = gr.Dropdown(choices=names, value=ticked, multiselect=True,
                                allow_custom_value=True, label="Example inputs")
         uploads = gr.File(file_count="multiple", type="filepath",
@@ -205,16 +216,18 @@ def build(registry: Registry):
         if seed_value is None or float(seed_value) != int(float(seed_value)):
             raise InputError("The seed must be a whole number.")
         paths = [f if isinstance(f, str) else f.name for f in (files or [])]
-        adapter = adapter_for(task_name)
+        adapter = adapter_for(declared(task_name))
         inputs = adapter.select_inputs(list(example_names or []), paths)
-        result = run_bench(registry, task_name, names, inputs, seed=int(float(seed_value)),
+        result = run_bench(registry, declared(task_name), names, inputs,
+                           seed=int(float(seed_value)),
                            warmup=bool(warm), progress=progress_callback(progress))
         return (*views(result), *history_updates(result.run_id))
 
     @user_errors
     def do_task(task_name):
+        chosen_task = declared(task_name)
         (backend_list, backend_values), (example_list, example_values) = (
-            backend_choices(registry, task_name), example_choices(task_name))
+            backend_choices(registry, chosen_task), example_choices(chosen_task))
         return (gr.Dropdown(choices=backend_list, value=backend_values),
                 gr.Dropdown(choices=example_list, value=example_values))
 

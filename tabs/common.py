@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import gradio as gr
 
 from pipelines.errors import StudioError
 from pipelines.registry import Registry
+from pipelines.task import Setting, Task
 
 log = logging.getLogger("studio")
 
@@ -125,22 +126,60 @@ def ui_text(name: str) -> str:
     return path.read_text(encoding="utf-8") if path.is_file() else ""
 
 
-def backends_table(registry: Registry, task: str) -> str:
-    specs = registry.by_task(task)
-    if not specs:
-        return "_No backend is registered for this task yet._"
-    rows = ["| Backend | Kind | Checkpoint | Licence |", "|---|---|---|---|"]
-    rows += [
-        f"| {s.label} | {s.kind} | {s.repo_id or 'none (weight-free)'} | {s.license or '-'} |"
-        for s in specs
-    ]
-    return "\n".join(rows)
+# --------------------------------------------------------------------------------------------
+# Widgets from a task's settings schema
 
 
-def pending_tab(registry: Registry, task: str) -> None:
-    """Layout of a tab whose task is still being built: what it will do and its backends."""
-    gr.Markdown(ui_text(task))
-    gr.Markdown(
-        "**This task is being built.** Its backends, as registered so far:\n\n"
-        + backends_table(registry, task)
-    )
+def setting_id(task: str, name: str) -> str:
+    """The element id of a setting's widget (tests find widgets by it)."""
+    return f"{task}-{name}"
+
+
+def setting_widget(task: str, setting: Setting, **kwargs: Any) -> gr.Component:
+    """The widget for one setting: its range, default, label and help come from the schema."""
+    common = {"label": setting.label, "info": setting.help or None,
+              "elem_id": setting_id(task, setting.name), **kwargs}
+    kind = setting.kind
+    if kind == "multi":
+        return gr.CheckboxGroup(setting.choice_pairs(), value=list(setting.default), **common)
+    if kind == "choice":
+        return gr.Dropdown(setting.choice_pairs(), value=setting.default, **common)
+    if kind == "bool":
+        return gr.Checkbox(value=setting.default, **common)
+    if kind in ("int", "float") and setting.bounded:
+        step = setting.step or (1 if kind == "int" else 0.01)
+        return gr.Slider(setting.minimum, setting.maximum, value=setting.default, step=step,
+                         **common)
+    if kind in ("int", "float"):
+        return gr.Number(setting.default, precision=0 if kind == "int" else None, **common)
+    return gr.Textbox(setting.default, lines=setting.lines, **common)
+
+
+def setting_widgets(task: Task, names: Sequence[str] | None = None, *,
+                    advanced: bool | None = None) -> dict[str, gr.Component]:
+    """Widgets for the task's settings (``names``, or all with the given ``advanced`` flag),
+    in schema order."""
+    chosen = [s for s in task.settings if (names is None or s.name in names)
+              and (advanced is None or s.advanced == advanced)]
+    return {s.name: setting_widget(task.id, s) for s in chosen}
+
+
+def backend_updates(task: Task, registry: Registry, names: Sequence[str]
+                    ) -> Callable[[str], tuple[dict, ...]]:
+    """For a backend dropdown's change: show the settings that apply to the chosen backend and
+    load its defaults (frames, steps, ...) into them; one update per name, in order."""
+
+    def update(spec_id: str) -> tuple[dict, ...]:
+        spec = registry.get(spec_id) if spec_id in registry else registry.default(task.id)
+        group = task.group_of(spec)
+        updates = []
+        for name in names:
+            setting = task.settings[name]
+            change = {"visible": setting.applies_to(group)}
+            if setting.defaults:  # a per-backend default (frames, steps, ...) is loaded
+                value = setting.default_for(spec.id, group)
+                change["value"] = list(value) if setting.multi else value
+            updates.append(gr.update(**change))
+        return tuple(updates)
+
+    return update

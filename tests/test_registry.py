@@ -250,11 +250,19 @@ def test_device_policy(monkeypatch):
         dev.pick_dtype("cpu")
 
 
-def test_gpu_only_spec_is_refused_on_cpu(tmp_path):
+def test_gpu_only_spec_is_refused_on_cpu_unless_the_cpu_is_asked_for(tmp_path, monkeypatch,
+                                                                      caplog):
     registry = registry_with(tmp_path, "a")
     registry.replace("style.a", needs_gpu=True)
+    monkeypatch.setenv("STUDIO_DEVICE", "auto")
     with pytest.raises(StudioError, match="needs a GPU"):
-        registry.load("style.a", device="cpu")
+        registry.load("style.a")  # auto fell back to the CPU: refused with today's sentence
+    runner = registry.load("style.a", device="cpu")  # asked for by name: runs, with a warning
+    assert runner is registry.load("style.a", device="cpu")
+    assert "on the CPU as asked" in caplog.text
+    registry.unload_all()
+    monkeypatch.setenv("STUDIO_DEVICE", "cpu")
+    assert registry.load("style.a") is not None
 
 
 def test_resolve_takes_full_ids_short_names_and_defaults(tmp_path):

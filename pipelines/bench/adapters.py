@@ -35,6 +35,7 @@ from pipelines.bench.results import BenchInput
 from pipelines.errors import InputError
 from pipelines.media import AUDIO_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from pipelines.registry import PipelineSpec, Registry
+from pipelines.task import Task, load_object
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 FRAMES, MEGAPIXELS = "frames/s", "MP/s"
@@ -42,6 +43,13 @@ FRAMES, MEGAPIXELS = "frames/s", "MP/s"
 Settings = dict[str, Any]  # setting -> value
 Variants = dict[str, dict[str, dict[str, Any]]]  # spec id -> variant -> setting overrides
 Metrics = dict[str, tuple[str, ...]]  # input kind -> quality metric columns
+
+
+def _typed(setting: Any, text: str) -> Any:
+    """A command-line word as the setting's type (choices keep the type of their values)."""
+    if setting.kind == "choice":
+        return type(setting.choices[0])(text)
+    return text
 
 
 def kind_of(path: Path) -> str | None:
@@ -110,11 +118,23 @@ class Adapter(ABC):
         if not variant:
             return Choice(spec.id, spec)
         known = self.variants.get(spec.id, {})
-        if variant not in known:
-            offered = ", ".join(f"{spec.id}:{v}" for v in known) or "none"
-            raise InputError(f"'{spec.id}' has no benchmark variant '{variant}'. Variants: "
-                             f"{offered}.")
-        return Choice(f"{spec.id}:{variant}", spec, variant, dict(known[variant]))
+        if variant in known:
+            return Choice(f"{spec.id}:{variant}", spec, variant, dict(known[variant]))
+        if "=" in variant and getattr(self, "declared", None) is not None:
+            return Choice(f"{spec.id}:{variant}", spec, variant, self.overrides(spec, variant))
+        offered = ", ".join(f"{spec.id}:{v}" for v in known) or "none"
+        raise InputError(f"'{spec.id}' has no benchmark variant '{variant}'. Variants: "
+                         f"{offered}; or give settings as {spec.id}:name=value[,name=value].")
+
+    def overrides(self, spec: PipelineSpec, text: str) -> dict[str, Any]:
+        """``name=value[,name=value]`` checked against the task's settings schema."""
+        schema = self.declared.settings
+        pairs = dict(part.split("=", 1) for part in text.split(",") if "=" in part)
+        unknown = sorted(set(pairs) - set(schema.names))
+        if unknown:
+            raise InputError(f"Unknown {self.task} setting(s) {', '.join(unknown)} in "
+                             f"'{text}'. Settings: {', '.join(schema.names)}.")
+        return {k: schema[k].check(_typed(schema[k], v)) for k, v in pairs.items()}
 
     # -- inputs --------------------------------------------------------------------------------
     @abstractmethod
@@ -548,12 +568,85 @@ class StyleAdapter(Adapter):
         return quality
 
 
-ADAPTERS: dict[str, Adapter] = {a.task: a for a in (
-    PortraitAdapter(), TalkingHeadAdapter(), StyleAdapter(), SuperResAdapter(), KeyframesAdapter(),
-)}  # fmt: skip
+# --------------------------------------------------------------------------------------------
+# Any task without an adapter of its own
 
 
-def adapter_for(task: str) -> Adapter:
+class TaskAdapter(Adapter):
+    """A task that declares no adapter is benchmarked from its declaration: its examples, its
+    ``prepare`` and its runners; speed and memory only (no quality metrics)."""
+
+    settings: ClassVar[Settings] = {}
+    metrics: ClassVar[Metrics] = {}
+
+    def __init__(self, task: Task):
+        self.declared = task
+        self.task = task.id
+        main = next((i for i in task.inputs if not i.optional), None)
+        kinds = {"media": ("image", "video")}.get(main.kind, (main.kind,)) if main else ()
+        self.kinds = kinds
+        self.main = main.name if main else ""
+        self.accepts = " or ".join(f"{k}s" for k in kinds) or "files"
+
+    def examples(self) -> list[BenchInput]:
+        paths = [ASSETS / p for p in self.declared.examples]
+        return [BenchInput(p.stem, kind_of(p) or "", p) for p in paths if p.is_file()]
+
+    def prepare(self, choice: Choice, item: BenchInput, seed: int, folder: Path) -> Prepared:
+        task, spec = self.declared, choice.spec
+        values = task.settings.validate(choice.overrides, spec.id, task.group_of(spec))
+        return Prepared(task.prepare_fn()({self.main: item.source}, values, seed, spec))
+
+    def call(self, runner: Any, request: Any) -> Any:
+        result = runner(request)
+        frames = getattr(result, "frames", None)
+        if frames is not None:
+            result.frames = list(frames)  # frames rendered lazily are rendered inside the timing
+        return result
+
+    def amount(self, output: Any, prepared: Prepared) -> tuple[float, str]:
+        frames = getattr(output, "frames", None)
+        return (float(len(frames)), FRAMES) if frames is not None else (1.0, "jobs/s")
+
+    def save(self, output: Any, prepared: Prepared, folder: Path) -> dict[str, Path]:
+        from pipelines.media import save_image, write_video
+
+        frames = getattr(output, "frames", None)
+        if not frames:
+            return {}
+        if len(frames) == 1:
+            return {"image": save_image(folder / "output.png", frames[0])}
+        return {"video": write_video(folder / "output.mp4", frames, float(output.fps))}
+
+    def quality(self, output: Any, prepared: Prepared, item: BenchInput,
+                nets: Networks) -> Quality:
+        return Quality({})
+
+
+def make_adapter(task: Task) -> Adapter:
+    """The task's own adapter (``Task.adapter``) or a :class:`TaskAdapter`."""
+    if not task.adapter:
+        return TaskAdapter(task)
+    made = load_object(task.adapter)() if isinstance(task.adapter, str) else task.adapter()
+    made.declared = task
+    return made
+
+
+def adapters(tasks: Sequence[Task] | None = None) -> dict[str, Adapter]:
+    """Task id -> adapter, for every task of ``tasks`` (default: the studio's task list)."""
+    from pipelines.tasks import TASKS
+
+    return {task.id: make_adapter(task) for task in (TASKS if tasks is None else tasks)}
+
+
+ADAPTERS: dict[str, Adapter] = adapters()
+
+
+def adapter_for(task: str | Task) -> Adapter:
+    """The adapter of a task given by id (a task of the studio's list) or as a declaration."""
+    if isinstance(task, Task):
+        known = ADAPTERS.get(task.id)
+        return known if getattr(known, "declared", None) is task else make_adapter(task)
     try:
         return ADAPTERS[task]
     except KeyError:

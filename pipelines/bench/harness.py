@@ -51,10 +51,10 @@ from pipelines.bench.results import (
 from pipelines.errors import InputError, StudioError, WeightsUnavailable
 from pipelines.manifest import Run, start_run, write_json_atomic
 from pipelines.registry import Registry
+from pipelines.task import Progress, Task
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
 MB = 1024**2
 
 
@@ -132,7 +132,7 @@ def resolve_choices(adapter: Adapter, registry: Registry, backends: Sequence[str
     return choices
 
 
-def run_bench(registry: Registry, task: str, backends: Sequence[str],
+def run_bench(registry: Registry, task: str | Task, backends: Sequence[str],
               inputs: Sequence[BenchInput] | None = None, *, seed: int = 0,
               warmup: bool = False, progress: Progress | None = None,
               root: Path | None = None) -> BenchResult:
@@ -143,6 +143,7 @@ def run_bench(registry: Registry, task: str, backends: Sequence[str],
     (lazy initialisation, kernel selection, caches) stay out of the timed rows.
     """
     adapter = adapter_for(task)
+    task = adapter.task
     choices = resolve_choices(adapter, registry, backends)
     items = list(inputs) if inputs else adapter.examples()
     if not isinstance(seed, int) or not 0 <= seed < 2**31:

@@ -8,3 +8,17 @@ classical backend: one streaming pass), ``timecodes`` (frame times from containe
 shared by the tab and the CLI), ``command`` (CLI), ``evaluate`` (boundary F1 for tests and the
 benchmark).
 """
+
+from pipelines.task import Schema, Task
+
+TASK = Task(
+    id="keyframes",
+    title="Keyframe extraction",
+    specs="pipelines.keyframes.specs",
+    settings=Schema("keyframes", ()),
+    inputs=(),
+    tab="tabs.keyframes",
+    command="pipelines.keyframes.command",
+    adapter="pipelines.bench.adapters:KeyframesAdapter",
+    cli_name="keyframes",
+)

@@ -87,6 +87,7 @@ class AnimateRequest:
     motion: MotionSettings = field(default_factory=MotionSettings)
     svd: SvdSettings = field(default_factory=SvdSettings)
     dit: DitSettings = field(default_factory=DitSettings)
+    notes: tuple[str, ...] = ()  # what preparing the picture changed (shown with the result)
 
     @property
     def seconds(self) -> float:

@@ -1,0 +1,81 @@
+"""A tab for a task that declares none: inputs by kind, a backend picker, the task's settings as
+widgets (advanced ones in an accordion), and its output files, summary, notes and manifest.
+
+Any task of :data:`pipelines.tasks.TASKS` is served this way until it wants a layout of its own.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from pipelines.registry import Registry
+from pipelines.task import Input, Task, run_job
+from tabs.common import (
+    ACCELERATOR,
+    ACCELERATOR_CONCURRENCY,
+    ASSETS,
+    backend_dropdown,
+    backend_updates,
+    gpu,
+    image_upload,
+    progress_callback,
+    setting_widgets,
+    ui_text,
+    user_errors,
+)
+
+MAX_SEED = 2**31 - 1
+
+
+def input_widget(item: Input) -> gr.Component:
+    label = item.label + (" (optional)" if item.optional else "")
+    if item.kind == "image":
+        return image_upload(label=label, sources=["upload", "clipboard"])
+    if item.kind == "video":
+        return gr.Video(label=label, sources=["upload"])
+    if item.kind == "audio":
+        return gr.Audio(label=label, type="filepath")
+    if item.kind == "text":
+        return gr.Textbox(label=label)
+    return gr.File(label=label, type="filepath")
+
+
+def build(registry: Registry, task: Task) -> None:
+    gr.Markdown(ui_text(task.id) or f"### {task.title}")
+    with gr.Row():
+        with gr.Column(scale=1):
+            inputs = [input_widget(item) for item in task.inputs]
+            backend = backend_dropdown(registry, task.id)
+            widgets = setting_widgets(task, advanced=False)
+            seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed")
+            with gr.Accordion("Advanced settings", open=False):
+                widgets.update(setting_widgets(task, advanced=True))
+            run = gr.Button("Run", variant="primary")
+        with gr.Column(scale=1):
+            files = gr.File(label="Outputs", file_count="multiple", interactive=False)
+            summary = gr.Markdown()
+            manifest = gr.File(label="Run manifest", interactive=False)
+    examples = [ASSETS / p for p in task.examples if (ASSETS / p).is_file()]
+    if examples and inputs:
+        gr.Examples([[str(p)] for p in examples], inputs=[inputs[0]], label="Examples")
+
+    names = list(widgets)
+    if names:
+        backend.change(backend_updates(task, registry, names), backend,
+                       [widgets[n] for n in names], api_visibility="private")
+    order = [n for n in task.settings.names if n in widgets]
+
+    @gpu(duration=300)
+    @user_errors
+    def do_run(*values, progress=gr.Progress()):  # noqa: B008 (Gradio's progress hook)
+        given = dict(zip([i.name for i in task.inputs], values[:len(task.inputs)], strict=True))
+        spec_id, seed_value, *rest = values[len(task.inputs):]
+        out = run_job(registry, task, spec_id, given, dict(zip(order, rest, strict=True)),
+                      seed=int(seed_value or 0), progress=progress_callback(progress))
+        lines = [f"**{out.summary or 'Done.'}** Run folder: `{out.run_dir.name}`."]
+        lines += [f"- {note}" for note in out.notes]
+        return [str(p) for p in out.outputs.values()], "\n".join(lines), str(out.manifest)
+
+    run.click(do_run, [*inputs, backend, seed, *[widgets[n] for n in order]],
+              [files, summary, manifest], api_name=task.event_name,
+              concurrency_id=ACCELERATOR, concurrency_limit=ACCELERATOR_CONCURRENCY)
