@@ -395,6 +395,7 @@ class JobContext:
     notes: list[str] = field(default_factory=list)
     summary: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    registry: Registry | None = None  # the job's registry (a job may pin a helper network)
     _done: float = 0.0
 
     @contextmanager
@@ -472,7 +473,7 @@ def run_job(registry: Registry, task: Task, backend: str | None, inputs: Mapping
             runner = stack.enter_context(registry.pinned(spec.id))
         info = describe(runner)
         run.device, run.dtype = info.device, info.dtype
-        ctx = JobContext(task, spec, runner, run, values, report)
+        ctx = JobContext(task, spec, runner, run, values, report, registry=registry)
         task.job_fn()(ctx, request)
         run.extra.update(notes=ctx.notes, runner=info.as_dict())
         if ctx.summary:
