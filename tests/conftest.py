@@ -59,15 +59,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def served_studio(registry, downloads: Path) -> Iterator:
-    """The whole studio around ``registry``, served in-process on a free loopback port, as
-    ``python app.py`` serves it; yields a ``gradio_client.Client`` and closes the server after."""
+def served_studio(registry, downloads: Path, tasks=None) -> Iterator:
+    """The whole studio around ``registry`` (and ``tasks``, default the studio's list), served
+    in-process on a free loopback port, as ``python app.py`` serves it; yields a
+    ``gradio_client.Client`` and closes the server after."""
     from gradio_client import Client
 
     import app
     from pipelines.manifest import outputs_dir
 
-    demo = app.build_app(registry)
+    demo = app.build_app(registry, tasks)
     demo.launch(
         prevent_thread_lock=True,
         server_name="127.0.0.1",

@@ -1,0 +1,213 @@
+"""The task contract: one task list serves the CLI, the app and the benchmark; every spec of the
+catalog conforms; a new task is one declaration (proved with a toy task defined here)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cli
+from pipelines.catalog import build_registry
+from pipelines.errors import InputError
+from pipelines.media import load_image
+from pipelines.registry import KINDS, PipelineSpec, describe
+from pipelines.task import Input, JobContext, Schema, Setting, Task, run_job
+from pipelines.tasks import TASKS
+from tests.conftest import served_studio
+
+ROOT = Path(__file__).resolve().parent.parent
+PICTURE = ROOT / "assets" / "portrait" / "coffee.jpg"
+
+
+# --------------------------------------------------------------------------------------------
+# A toy task, declared in this file only
+
+
+@dataclass
+class ToyRequest:
+    image: np.ndarray
+    amount: float
+
+
+@dataclass
+class ToyResult:
+    frames: list[np.ndarray]
+    fps: float = 1.0
+    notes: list[str] = field(default_factory=list)
+
+
+class ToyRunner:
+    """Blends the picture towards its negative by ``amount``."""
+
+    device, dtype = "cpu", "float32"
+
+    def __call__(self, request: ToyRequest, progress=None) -> ToyResult:
+        if progress:
+            progress(0.5, "inverting")
+        image = request.image.astype(np.float32)
+        out = image + request.amount * (255.0 - 2.0 * image)
+        return ToyResult([np.clip(np.rint(out), 0, 255).astype(np.uint8)])
+
+    def modules(self) -> dict:
+        return {}
+
+
+def build_toy(ctx) -> ToyRunner:
+    return ToyRunner()
+
+
+def prepare_toy(inputs, values, seed, spec) -> ToyRequest:
+    if not inputs.get("image"):
+        raise InputError("Give the toy a picture.")
+    return ToyRequest(load_image(inputs["image"]).rgb, values["amount"])
+
+
+def toy_job(ctx: JobContext, request: ToyRequest) -> None:
+    with ctx.stage("invert", 0.8) as report:
+        result = ctx.runner(request, report)
+    ctx.write_image("image", "toy.png", result.frames[0])
+    ctx.summary = f"inverted by {request.amount:g}"
+
+
+TOY = Task(
+    id="toy",
+    title="Toy inversion",
+    specs=(PipelineSpec(id="toy.classical", task="toy", label="Invert", kind="classical",
+                        builder=build_toy),),
+    settings=Schema("toy", (Setting("amount", 1.0, "Amount", "How far towards the negative.",
+                                    0.0, 1.0, 0.05),)),
+    inputs=(Input("image", "image", "Picture"),),
+    prepare=prepare_toy,
+    job=toy_job,
+    examples=("portrait/coffee.jpg",),
+)
+WITH_TOY = (*TASKS, TOY)
+
+
+def test_a_new_task_is_served_by_the_cli(tmp_path, capsys):
+    out = tmp_path / "out"
+    code = cli.main(["toy", str(PICTURE), "--amount", "1", "--quiet", "--out", str(out)],
+                    tasks=WITH_TOY)
+    assert code == 0, capsys.readouterr().err
+    original = load_image(PICTURE).rgb
+    inverted = load_image(out / "toy.png").rgb
+    assert np.array_equal(inverted, 255 - original)
+    assert "inverted by 1" in capsys.readouterr().out
+    code = cli.main(["toy", str(PICTURE), "--amount", "1.5", "--out", str(out)], tasks=WITH_TOY)
+    err = capsys.readouterr().err
+    assert code == 2 and "'amount'" in err and "use 0 to 1" in err
+    with pytest.raises(SystemExit):
+        cli.main(["toy", "--help"], tasks=WITH_TOY)
+    assert "--amount" in capsys.readouterr().out
+
+
+def test_a_new_task_is_served_by_the_app(tmp_path):
+    from gradio_client import handle_file
+
+    registry = build_registry(WITH_TOY)
+    with served_studio(registry, tmp_path, WITH_TOY) as client:
+        files, summary, manifest = client.predict(handle_file(str(PICTURE)), "toy.classical", 0,
+                                                  0.5, api_name="/toy")
+        result = load_image(files[0]["value"] if isinstance(files[0], dict) else files[0]).rgb
+        expected = ToyRunner()(ToyRequest(load_image(PICTURE).rgb, 0.5)).frames[0]
+        assert np.array_equal(result, expected)
+        assert "inverted by 0.5" in summary
+        record = json.loads(Path(manifest).read_text())
+        assert record["task"] == "toy" and record["parameters"] == {"amount": 0.5}
+        assert record["device"] == "cpu" and record["runner"]["dtype"] == "float32"
+        assert "/toy" in client.view_api(return_format="dict", print_info=False)[
+            "named_endpoints"]
+
+
+def test_a_new_task_is_served_by_the_benchmark(tmp_path):
+    from pipelines.bench.adapters import adapter_for
+    from pipelines.bench.harness import run_bench
+
+    registry = build_registry(WITH_TOY)
+    result = run_bench(registry, TOY, ["toy.classical", "toy.classical:amount=0.25"],
+                       seed=3, root=tmp_path)
+    assert [r.status for r in result.rows] == ["ok", "ok"]
+    assert adapter_for(TOY).choices(registry)[0] == ("Invert (classical)", "toy.classical")
+    with pytest.raises(InputError, match="amount"):
+        adapter_for(TOY).resolve(registry, "toy.classical:amount=3")
+
+
+def test_job_skeleton_removes_the_folder_of_a_failed_job(tmp_path):
+    def broken(ctx, request):
+        ctx.write_image("image", "half.png", request.image)
+        raise InputError("stopped half way")
+
+    task = Task(**{**TOY.__dict__, "job": broken})
+    registry = build_registry((task,))
+    with pytest.raises(InputError, match="half way"):
+        run_job(registry, task, None, {"image": str(PICTURE)}, root=tmp_path)
+    assert not list(tmp_path.glob("toy/*"))
+    with pytest.raises(InputError, match="Unknown toy setting"):
+        run_job(registry, task, None, {"image": str(PICTURE)}, {"amont": 1}, root=tmp_path)
+
+
+# --------------------------------------------------------------------------------------------
+# Every spec and every task of the studio
+
+
+REGISTRY = build_registry()
+
+
+@pytest.mark.parametrize("spec", list(REGISTRY), ids=lambda s: s.id)
+def test_every_spec_conforms(spec: PipelineSpec):
+    """diffusers' habit of one test mixin over every pipeline: one conformance test over every
+    spec of the catalog (declaration only: no weights are loaded)."""
+    task_ids = {t.id for t in TASKS}
+    assert spec.kind in KINDS
+    assert spec.task in task_ids or spec.task in {"metrics", "faces"}
+    assert spec.label and spec.license, f"{spec.id}: label and licence are shown in Models"
+    assert callable(spec.resolve_builder())  # the builder string imports
+    if spec.needs_weights:
+        assert spec.files, f"{spec.id}: list exactly the files to fetch"
+        assert spec.est_memory_gb > 0
+    if spec.kind == "classical":
+        assert not spec.needs_gpu
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.id)
+def test_every_task_is_declared_once_and_complete(task: Task):
+    specs = REGISTRY.by_task(task.id)
+    assert specs and specs[0].id == f"{task.id}.classical", "the classical backend is default"
+    assert task.settings.task == task.id
+    for spec in specs:
+        group = task.group_of(spec)
+        task.settings.validate({}, spec.id, group)  # every default is valid for every backend
+    for path in task.examples:
+        assert (ROOT / "assets" / path).is_file(), path
+
+
+def test_classical_runners_describe_themselves():
+    for task in TASKS:
+        runner = REGISTRY.load(f"{task.id}.classical")
+        info = describe(runner)
+        assert info.device == "cpu" and info.dtype == "float32"
+
+
+def test_nothing_else_names_the_set_of_tasks():
+    """Only pipelines/tasks.py lists the tasks: no other module holds a tuple, list, set or dict
+    literal naming three or more task ids (as the catalog, cli.py, the tabs and the benchmark
+    each did before the contract)."""
+    import ast
+
+    ids = {t.id for t in TASKS}
+    offenders = []
+    for path in ROOT.rglob("*.py"):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith(("tests/", ".venv/")) or rel == "pipelines/tasks.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            items = node.keys if isinstance(node, ast.Dict) else \
+                node.elts if isinstance(node, (ast.Tuple, ast.List, ast.Set)) else []
+            named = {i.value for i in items if isinstance(i, ast.Constant)} & ids
+            if len(named) >= 3:
+                offenders.append(f"{rel}:{node.lineno}")
+    assert offenders == []
