@@ -13,6 +13,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
+from metrics.table import best_index
 from pipelines.bench.adapters import adapter_for
 from pipelines.bench.harness import run_bench
 from pipelines.bench.results import BASE_COLUMNS, OK, BenchResult, compare, history, open_run
@@ -73,8 +74,32 @@ def summary(result: BenchResult) -> str:
     return text + "".join(f"\n\n> {note}" for note in dict.fromkeys(notes))
 
 
-def table(result: BenchResult) -> pd.DataFrame:
-    return pd.DataFrame(result.table(), columns=result.headers)
+def best_cells(result: BenchResult) -> set[tuple[int, str]]:
+    """(row index, header) of the best value in each column, among the ok rows of each input
+    (directions from the metrics table, :mod:`metrics.table`)."""
+    keys = [(k, h) for k, h in BASE_COLUMNS] + [(m, m) for m in result.metric_columns]
+    marked: set[tuple[int, str]] = set()
+    for name in {r.input for r in result.rows}:
+        rows = [(i, r) for i, r in enumerate(result.rows) if r.input == name and r.status == OK]
+        for key, header in keys:
+            pick = best_index(key, [r.value(key) for _, r in rows])
+            if pick is not None:
+                marked.add((rows[pick][0], header))
+    return marked
+
+
+def table(result: BenchResult) -> Any:
+    """The results table, the best value of each column (per input) in bold."""
+    frame = pd.DataFrame(result.table(), columns=result.headers)
+    marked = best_cells(result)
+    if not marked:
+        return frame
+
+    def bold(column: pd.Series) -> list[str]:
+        return ["font-weight: bold; color: #15803d" if (i, column.name) in marked else ""
+                for i in range(len(column))]
+
+    return frame.style.apply(bold)
 
 
 def bar_frame(result: BenchResult, key: str) -> pd.DataFrame:

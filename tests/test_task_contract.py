@@ -211,3 +211,28 @@ def test_nothing_else_names_the_set_of_tasks():
             if len(named) >= 3:
                 offenders.append(f"{rel}:{node.lineno}")
     assert offenders == []
+
+
+def test_metrics_table_marks_the_best_value_per_input():
+    from metrics.table import METRICS, best_index
+    from pipelines.bench.results import BASE_COLUMNS
+    from tabs.benchmark import best_cells
+
+    assert best_index("psnr", [30.0, 32.5, None]) == 1
+    assert best_index("lpips", [0.2, 0.1, 0.3]) == 1
+    assert best_index("shots", [3, 4]) is None  # a count has no better direction
+    assert best_index("seconds", [1.0, 1.0]) is None
+    assert {k for k, _ in BASE_COLUMNS if k in METRICS} >= {"seconds", "fps", "peak_rss_mb"}
+
+    class Row:
+        def __init__(self, inp, seconds, psnr):
+            self.input, self.status, self._v = inp, "ok", {"seconds": seconds, "psnr": psnr}
+
+        def value(self, key):
+            return self._v.get(key)
+
+    class Result:
+        metric_columns = ["psnr"]
+        rows = [Row("a", 2.0, 30.0), Row("a", 1.0, 29.0), Row("b", 3.0, 25.0), Row("b", 4.0, 26.0)]
+
+    assert best_cells(Result()) == {(1, "seconds"), (0, "psnr"), (2, "seconds"), (3, "psnr")}

@@ -16,14 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from metrics.table import CLIP_SPEC, I3D_SPEC, LPIPS_SPEC
 from pipelines.errors import StudioError
 from pipelines.registry import Registry
 
 log = logging.getLogger(__name__)
 
-CLIP = "metrics.clip-vit-b32"
-I3D = "metrics.i3d"
-LPIPS = "metrics.lpips-alex"
+CLIP, I3D, LPIPS = CLIP_SPEC, I3D_SPEC, LPIPS_SPEC
 CLIP_FRAMES = 16  # frames of a video embedded for CLIP consistency (evenly spaced)
 KEEP_SIDE = 256  # frames kept for CLIP and I3D are downscaled to this longer side
 KEEP_FRAMES = 64  # at most this many frames of a video are kept (evenly spaced)
@@ -227,7 +226,8 @@ def fvd_features(clips: list[np.ndarray], nets: Networks) -> tuple[np.ndarray | 
     from pipelines.features.i3d import VideoFeatureRequest
 
     prepared = [fvd_metrics.clip_for_i3d(clip) for clip in clips]
-    return runner(VideoFeatureRequest(clips=prepared)).features, ""
+    # The 400 Kinetics logits, as VideoGPT's reference FVD compares them (docs/metrics.md).
+    return runner(VideoFeatureRequest(clips=prepared, output="logits")).features, ""
 
 
 def fvd(outputs: list[np.ndarray], references: list[np.ndarray],
