@@ -236,3 +236,48 @@ def test_metrics_table_marks_the_best_value_per_input():
         rows = [Row("a", 2.0, 30.0), Row("a", 1.0, 29.0), Row("b", 3.0, 25.0), Row("b", 4.0, 26.0)]
 
     assert best_cells(Result()) == {(1, "seconds"), (0, "psnr"), (2, "seconds"), (3, "psnr")}
+
+
+@pytest.fixture(scope="module")
+def app_components():
+    import app
+
+    demo = app.build_app(build_registry())
+    return {getattr(b, "elem_id", None): b for b in demo.blocks.values()}
+
+
+def _cli_action(task: Task, name: str):
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    command = sub.choices[task.command_name]
+    return next((a for a in command._actions if a.dest == name), None)
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.id)
+def test_tab_range_equals_cli_range_equals_validation_range(task: Task, app_components):
+    """Each setting is declared once: the tab's widget, the CLI flag and request validation all
+    take their range, choices and default from the schema."""
+    for setting in task.settings:
+        widget = app_components.get(f"{task.id}-{setting.name}")
+        assert widget is not None, f"{task.id}: no widget for {setting.name}"
+        action = _cli_action(task, setting.name)
+        assert action is not None, f"{task.id}: no CLI flag for {setting.name}"
+        assert setting.cli_flag in action.option_strings
+        if setting.kind == "choice":
+            assert [v for _, v in widget.choices] == list(setting.choices)
+            assert list(action.choices) == list(setting.choices)
+            with pytest.raises(InputError, match=setting.name):
+                task.settings.validate({setting.name: "not-a-choice"})
+        elif setting.kind == "multi":
+            assert [v for _, v in widget.choices] == list(setting.choices)
+        elif setting.bounded:
+            assert (widget.minimum, widget.maximum) == (setting.minimum, setting.maximum)
+            assert action.type is (int if setting.kind == "int" else float)
+            assert task.settings.validate({setting.name: setting.maximum})[setting.name] == \
+                setting.maximum
+            above = setting.maximum + (setting.step or 1)
+            below = setting.minimum - (setting.step or 1)
+            for bad in (above, below):
+                with pytest.raises(InputError, match=setting.name):
+                    task.settings.validate({setting.name: bad})
+        assert widget.value == (list(setting.default) if setting.multi else setting.default)
