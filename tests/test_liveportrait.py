@@ -371,22 +371,56 @@ def test_edit_returns_the_source_size(registry, astronaut):
     runner = registry.load(SPEC_ID)
     picture = np.ascontiguousarray(astronaut[:, :200])
     plain = runner.edit(picture, crop_box=(90, 30, 80, 90))
-    edited = runner.edit(picture, crop_box=lambda rgb: (90, 30, 80, 90), eyes=0.1, lips=0.5,
-                         smile=0.8, yaw=15)  # fmt: skip
+    edited = runner.edit(picture, crop_box=lambda rgb: (90, 30, 80, 90), eyes=-0.5, lips=0.5,
+                         smile=0.8, yaw=15, gaze=(0.3, 0))  # fmt: skip
     assert plain.shape == edited.shape == picture.shape and edited.dtype == np.uint8
     assert not np.array_equal(plain, edited)
+    assert runner.notes["edit"]["smile"] == 0.8
     mesh = np.random.default_rng(0).uniform(0, 200, (468, 3))
     assert runner.edit(picture, crop_box=(90, 30, 80, 90), eyes=0.3, landmarks=mesh).shape == (
         picture.shape
     )
 
 
-def test_bad_inputs_give_sentences(registry):
+def test_expression_over_a_driven_video(registry, astronaut):
+    runner = registry.load(SPEC_ID)
+    driving = [astronaut, astronaut]
+    box = (90, 30, 80, 90)
+    plain = list(runner.animate(astronaut, driving, crop_box=box))
+    smiling = list(runner.animate(astronaut, driving, crop_box=box,
+                                  expression={"smile": 1.0, "eyes": 0.5}))  # fmt: skip
+    assert len(smiling) == 2 and not np.array_equal(plain[1], smiling[1])
+
+
+def test_edit_sliders():
+    from pipelines.portrait.liveportrait.runner import Edits, openness_from_mesh
+
+    class Expression:  # the classical backend's slider object, duck-typed
+        eyes, lips, smile, brow, yaw, pitch, roll, gaze = 1.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, (0, 0)
+
+    edits = Edits.of(Expression())
+    assert edits.eye_target(0.3, 0.3) == pytest.approx(0.3 * 1.6)
+    assert edits.lip_target(0.4) == 0.0  # -1 closes the mouth
+    assert Edits(eyes=-1).eye_target(0.3, 0.2) == 0.0
+    assert Edits(lips=1).lip_target(0.0) == pytest.approx(0.6)
+    with pytest.raises(InputError, match="Unknown expression setting"):
+        Edits.of({"grin": 1})
+    with pytest.raises(InputError, match="gaze"):
+        Edits(gaze=(2, 0))
+    # A mesh with the eyes 10 px open over 40 px wide, the mouth 20 over 50.
+    pts = np.zeros((468, 2))
+    for upper, lower, outer, inner in ((159, 145, 33, 133), (386, 374, 263, 362)):
+        pts[upper], pts[lower], pts[outer], pts[inner] = (0, 0), (0, 10), (-20, 5), (20, 5)
+    pts[13], pts[14], pts[61], pts[291] = (0, 0), (0, 20), (-25, 10), (25, 10)
+    assert openness_from_mesh(pts) == pytest.approx((0.25, 0.25, 0.4), rel=1e-4)
+
+
+def test_bad_inputs_give_sentences(registry, astronaut):
     runner = registry.load(SPEC_ID)
     blank = np.full((128, 128, 3), 127, np.uint8)
     with pytest.raises(InputError, match="No face was found"):
         runner.animate(blank, [blank])
-    with pytest.raises(InputError, match="between"):
+    with pytest.raises(InputError, match="use a value from -1 to 1"):
         runner.edit(blank, crop_box=(30, 30, 60, 60), smile=3)
     with pytest.raises(InputError, match="RGB picture"):
         runner.edit(np.zeros((4, 4, 3), np.uint8), crop_box=(0, 0, 2, 2))
@@ -396,6 +430,8 @@ def test_bad_inputs_give_sentences(registry):
         runner.edit(blank, crop_box=(30, 30, 60, 60), eyes=0.2, landmarks=np.zeros((5, 2)))
     with pytest.raises(InputError, match="no frames"):
         list(runner.animate(blank, [], crop_box=(30, 30, 60, 60)))
+    with pytest.raises(InputError, match="pick a face index"):
+        runner.animate(astronaut, [astronaut], face_index=3)
 
 
 def test_checkpoints_of_another_size_are_refused(tmp_path):

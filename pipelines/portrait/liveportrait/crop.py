@@ -38,12 +38,11 @@ def as_box(box) -> BoxLike | None:
     return x, y, w, h
 
 
-def haar_box(rgb: np.ndarray) -> BoxLike | None:
-    """The largest frontal face from OpenCV's Haar cascade (the fallback detector)."""
+def haar_boxes(rgb: np.ndarray) -> list[BoxLike]:
+    """Frontal faces from OpenCV's Haar cascade (the fallback detector), largest first."""
     from pipelines.faces import detect_faces
 
-    faces = detect_faces(rgb)
-    return as_box(faces[0].box) if faces else None
+    return [as_box(face.box) for face in detect_faces(rgb)]
 
 
 @dataclass(frozen=True)

@@ -74,10 +74,13 @@ def source_keypoints(info: KeypointInfo) -> torch.Tensor:
     return compose(info.kp, info.rotation, info.exp, info.scale, info.t)
 
 
-def driven_keypoints(
+Pose = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # rot, exp, scale, t
+
+
+def driven_pose(
     source: KeypointInfo, driving: KeypointInfo, first: KeypointInfo, relative: bool
-) -> torch.Tensor:
-    """The source's keypoints moved by one driving frame.
+) -> Pose:
+    """Rotation, expression, scale and translation for the source moved by one driving frame.
 
     Relative (default): the driver's change since its first frame is applied to the source's own
     pose, expression, scale and translation, so the first output frame is the source itself.
@@ -89,9 +92,15 @@ def driven_keypoints(
         exp = source.exp + (driving.exp - first.exp)
         scale = source.scale * (driving.scale / first.scale)
         t = source.t + (driving.t - first.t)
-    else:
-        rot, exp, scale, t = driving.rotation, driving.exp, source.scale, driving.t
-    return compose(source.kp, rot, exp, scale, t)
+        return rot, exp, scale, t
+    return driving.rotation, driving.exp, source.scale, driving.t
+
+
+def driven_keypoints(
+    source: KeypointInfo, driving: KeypointInfo, first: KeypointInfo, relative: bool
+) -> torch.Tensor:
+    """The source's keypoints moved by one driving frame (see :func:`driven_pose`)."""
+    return compose(source.kp, *driven_pose(source, driving, first, relative))
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,10 @@ else by OpenCV's Haar cascade; InsightFace, which the reference code uses, is no
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import math
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,7 +37,7 @@ from pipelines.portrait.liveportrait.crop import (
     PasteBack,
     as_box,
     check_rgb,
-    haar_box,
+    haar_boxes,
 )
 from pipelines.portrait.liveportrait.networks import NETWORK_FILES, build_networks
 from pipelines.registry import LoadContext
@@ -64,6 +67,96 @@ def openness_from_mesh(points: np.ndarray) -> tuple[float, float, float]:
 
     (l_eye, r_eye), lips = (ratio(*e) for e in _MESH_EYES), ratio(*_MESH_LIPS)
     return l_eye, r_eye, lips
+
+
+LIMITS = {"eyes": (-1.0, 1.0), "lips": (-1.0, 1.0), "smile": (-1.0, 1.0), "brow": (-1.0, 1.0),
+          "yaw": (-30.0, 30.0), "pitch": (-25.0, 25.0), "roll": (-30.0, 30.0)}  # fmt: skip
+EYES_WIDER = 0.6  # eyes = +1: the eye openness ratio 60% above the source's
+LIPS_OPEN = 0.6  # lips = +1: mouth opening 0.6 of the mouth's width more than the source's
+
+
+@dataclass(frozen=True)
+class Edits:
+    """Expression sliders with the classical backend's meanings (pipelines.portrait.expression).
+
+    ``eyes``: -1 closes the eyes, +1 opens them 60% wider. ``lips``: +1 opens the mouth (by 0.6
+    of its width), -1 closes an open mouth. ``smile``: +1 smiles, -1 the corners go down.
+    ``brow``: +1 raises, -1 lowers the brows. ``yaw``, ``pitch``, ``roll``: head rotation in
+    degrees, added in the camera's frame. ``gaze``: (x, y) in [-1, 1], the eyes' direction.
+    Eyes and lips go through LivePortrait's retargeting MLPs; smile, brow and gaze are offsets
+    of particular implicit keypoints (the published editor's), head turns rotate the keypoints.
+    """
+
+    eyes: float = 0.0
+    lips: float = 0.0
+    smile: float = 0.0
+    brow: float = 0.0
+    yaw: float = 0.0
+    pitch: float = 0.0
+    roll: float = 0.0
+    gaze: tuple[float, float] = (0.0, 0.0)
+
+    def __post_init__(self) -> None:
+        for name, (low, high) in LIMITS.items():
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise InputError(f"The expression setting '{name}' must be a number; got "
+                                 f"{value!r}.")  # fmt: skip
+            if not low <= value <= high:
+                raise InputError(f"The expression setting '{name}' is {value}; use a value "
+                                 f"from {low:g} to {high:g}.")  # fmt: skip
+        gaze = tuple(self.gaze)
+        if len(gaze) != 2 or not all(isinstance(v, (int, float)) and -1 <= v <= 1 for v in gaze):
+            raise InputError(f"gaze must be two numbers from -1 to 1 (x, y); got {self.gaze!r}.")
+        object.__setattr__(self, "gaze", (float(gaze[0]), float(gaze[1])))
+
+    @classmethod
+    def of(cls, value) -> Edits:
+        """From None, a mapping, or any object with these attributes (e.g. an Expression)."""
+        if value is None:
+            return cls()
+        if isinstance(value, cls):
+            return value
+        names = [f.name for f in dataclasses.fields(cls)]
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - set(names))
+            if unknown:
+                raise InputError(f"Unknown expression setting(s) {', '.join(unknown)}; the "
+                                 f"settings are {', '.join(names)}.")  # fmt: skip
+            return cls(**value)
+        return cls(**{n: getattr(value, n) for n in names if hasattr(value, n)})
+
+    def eye_target(self, left: float, right: float) -> float:
+        mean = (left + right) / 2
+        return mean * (1 + EYES_WIDER * self.eyes) if self.eyes > 0 else mean * (1 + self.eyes)
+
+    def lip_target(self, lip: float) -> float:
+        return lip + LIPS_OPEN * self.lips if self.lips > 0 else lip * (1 + self.lips)
+
+    def apply(self, kp, rot, exp, scale, t) -> torch.Tensor:
+        """Keypoints ``scale * (kp @ rot' + exp') + t`` with the head turn and the keypoint
+        offsets of these edits (eyes and lips are added separately, by the MLPs)."""
+        if self.yaw or self.pitch or self.roll:
+            angles = [torch.tensor([v], device=kp.device) for v in (self.pitch, self.yaw,
+                                                                    self.roll)]  # fmt: skip
+            rot = rot @ mo.rotation(*angles)
+        if self.smile or self.brow or any(self.gaze):
+            exp = mo.edit_expression(exp, smile=self.smile, brow=self.brow,
+                                     gaze_x=self.gaze[0], gaze_y=self.gaze[1])  # fmt: skip
+        return mo.compose(kp, rot, exp, scale, t)
+
+
+def source_openness(ratios=None, landmarks=None) -> tuple[float, float, float]:
+    """(left eye, right eye, lips) openness of the source: given, measured, or neutral."""
+    if ratios is not None:
+        values = tuple(float(v) for v in ratios)
+        if len(values) != 3 or not all(0 <= v < 2 for v in values):
+            raise InputError("source_ratios must be three openness ratios (left eye, right eye, "
+                             f"lips), each from 0 to 2; got {ratios!r}.")  # fmt: skip
+        return values  # type: ignore[return-value]
+    if landmarks is not None:
+        return openness_from_mesh(getattr(landmarks, "points", landmarks))
+    return NEUTRAL_EYE_RATIO, NEUTRAL_EYE_RATIO, NEUTRAL_LIP_RATIO
 
 
 def _strip_ddp(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -161,10 +254,23 @@ class LivePortraitRunner:
         image = image.float().clamp_(0, 1)[0].permute(1, 2, 0)
         return (image * 255 + 0.5).to(torch.uint8).cpu().numpy()
 
-    # ---------------------------------------------------------------------------------------
-    # Source preparation
+    def _retarget(self, x_s: torch.Tensor, edits: Edits, ratios) -> torch.Tensor | float:
+        """Keypoint offsets from the eye and lip retargeting MLPs for ``edits``' openness."""
+        left, right, lip = ratios
+        flat = x_s.reshape(1, -1)
+        delta: torch.Tensor | float = 0.0
 
-    def _source_crop(self, rgb: np.ndarray, crop_box) -> Crop:
+        def run(net: str, values: list[float]) -> torch.Tensor:
+            extra = torch.tensor([values], dtype=torch.float32, device=x_s.device)
+            return self._nets[net](torch.cat([flat, extra], dim=1)).view(1, -1, 3)
+
+        if edits.eyes:
+            delta = delta + run("eye", [left, right, edits.eye_target(left, right)])
+        if edits.lips:
+            delta = delta + run("lip", [lip, edits.lip_target(lip)])
+        return delta
+
+    def _source_crop(self, rgb: np.ndarray, crop_box, face_index: int | None) -> Crop:
         if callable(crop_box):
             box = as_box(crop_box(rgb))
             how = "the given face finder"
@@ -172,8 +278,16 @@ class LivePortraitRunner:
             box = as_box(crop_box)
             how = "the given box"
         else:
-            box = haar_box(rgb)
+            boxes = haar_boxes(rgb)
+            index = face_index or 0
+            if boxes and not 0 <= index < len(boxes):
+                raise InputError(
+                    f"Face {index} was asked for but the source picture shows {len(boxes)} "
+                    f"face(s); pick a face index from 0 to {len(boxes) - 1} (largest first)."
+                )
+            box = boxes[index] if boxes else None
             how = "Haar cascade"
+            self.notes["source_faces"] = len(boxes)
         if box is None:
             raise InputError(
                 "No face was found in the source picture. Use a picture with a clear, "
@@ -181,6 +295,12 @@ class LivePortraitRunner:
             )
         self.notes["face_source"] = how
         return Crop.around(box)
+
+    def _prepare(self, source, crop):
+        with torch.inference_mode():
+            x = self._tensor(crop.cut(source))
+            info = self._keypoints(x)
+            return info, self._appearance(x), mo.source_keypoints(info)
 
     # ---------------------------------------------------------------------------------------
     # Public API
@@ -194,32 +314,38 @@ class LivePortraitRunner:
         driving_boxes: BoxSource = None,
         relative: bool = True,
         stitching: bool = True,
+        face_index: int | None = None,
+        expression=None,
+        source_ratios: tuple[float, float, float] | None = None,
+        landmarks=None,
         progress: Progress = None,
     ) -> Iterator[np.ndarray]:
         """Frames of the source picture following ``driving_frames``, at the source's size.
 
         ``crop_box``: the source's face (x, y, w, h), a ``find_box(rgb)`` callable, or None for
-        Haar detection. ``driving_boxes``: per-frame boxes, a callable, or None (each driving
-        frame's centre square is the driver's crop). A driving frame whose face is lost reuses
-        the last good box; ``self.notes["lost_faces"]`` counts them.
+        Haar detection (``face_index`` picks among several, largest first). ``driving_boxes``:
+        per-frame boxes, a callable, or None (each driving frame's centre square is the
+        driver's crop, LivePortrait's own default). A driving frame whose face is lost reuses
+        the last good box; ``self.notes["lost_faces"]`` counts them. ``expression``: edits
+        (see :class:`Edits`) applied on top of every frame. Raises InputError at the call when
+        the source has no face.
         """
-        # The source is checked now, so a picture without a face fails at the call, not at the
-        # first frame.
         source = check_rgb(source_rgb, "source picture")
-        crop = self._source_crop(source, crop_box)
+        edits = Edits.of(expression)
+        ratios = source_openness(source_ratios, landmarks)
+        crop = self._source_crop(source, crop_box, face_index)
         self.notes.update(frames=0, lost_faces=0, relative=relative, stitching=stitching)
         return self._frames(source, crop, driving_frames, BoxTracker(driving_boxes), relative,
-                            stitching, progress)  # fmt: skip
+                            stitching, edits, ratios, progress)  # fmt: skip
 
-    def _frames(self, source, crop, driving_frames, tracker, relative, stitching, progress):
+    def _frames(self, source, crop, driving_frames, tracker, relative, stitching, edits, ratios,
+                progress):  # fmt: skip
         total = len(driving_frames) if hasattr(driving_frames, "__len__") else None
         # inference_mode is entered per step, never held across a ``yield``: the caller's code
         # between frames must not run in inference mode.
+        source_info, f_s, x_s = self._prepare(source, crop)
         with torch.inference_mode():
-            x = self._tensor(crop.cut(source))
-            source_info = self._keypoints(x)
-            f_s = self._appearance(x)
-            x_s = mo.source_keypoints(source_info)
+            retarget = self._retarget(x_s, edits, ratios)
         paste = None
         first = None
         for i, frame in enumerate(driving_frames):
@@ -229,7 +355,8 @@ class LivePortraitRunner:
                 info = self._keypoints(self._tensor(d_crop.cut(frame)))
                 if first is None:
                     first = info
-                x_d = mo.driven_keypoints(source_info, info, first, relative)
+                pose = mo.driven_pose(source_info, info, first, relative)
+                x_d = edits.apply(source_info.kp, *pose) + retarget
                 if stitching:
                     x_d = self._stitch(x_s, x_d)
                 rendered = self._render(f_s, x_s, x_d)
@@ -252,65 +379,37 @@ class LivePortraitRunner:
         lips: float | None = None,
         smile: float = 0.0,
         brow: float = 0.0,
-        gaze_x: float = 0.0,
-        gaze_y: float = 0.0,
         yaw: float = 0.0,
         pitch: float = 0.0,
         roll: float = 0.0,
+        gaze: tuple[float, float] = (0.0, 0.0),
+        face_index: int | None = None,
         source_ratios: tuple[float, float, float] | None = None,
-        landmarks: np.ndarray | None = None,
+        landmarks=None,
         stitching: bool = True,
     ) -> np.ndarray:
         """One picture with its expression and head pose edited, at the source's size.
 
-        ``eyes`` / ``lips``: target openness ratios (eye height / width, about 0 closed to 0.5
-        wide open; mouth opening / width, 0 closed to 0.8 wide open), or None to keep them.
-        ``smile``, ``brow``, ``gaze_x``, ``gaze_y`` in [-1, 1]; ``yaw``, ``pitch``, ``roll`` in
-        degrees added to the head's pose. The retargeting MLPs also take the source's own
-        openness: ``source_ratios`` (left eye, right eye, lips), else measured from
-        ``landmarks`` (MediaPipe face-mesh points), else a neutral face's ratios.
+        Sliders as in :class:`Edits` (the classical backend's meanings): ``eyes``, ``lips``,
+        ``smile``, ``brow`` in [-1, 1] (None or 0 leaves them), ``yaw``/``pitch``/``roll`` in
+        degrees, ``gaze`` (x, y) in [-1, 1]. The eye and lip retargeting MLPs take the source's
+        own openness: ``source_ratios`` (left eye, right eye, lips), else measured from
+        ``landmarks`` (468 MediaPipe face-mesh points or an object with ``.points``), else a
+        neutral face's.
         """
         source = check_rgb(source_rgb, "source picture")
-        for name, value, low, high in (
-            ("eyes", eyes, 0.0, 1.0), ("lips", lips, 0.0, 1.0), ("smile", smile, -1.0, 1.0),
-            ("brow", brow, -1.0, 1.0), ("gaze_x", gaze_x, -1.0, 1.0),
-            ("gaze_y", gaze_y, -1.0, 1.0), ("yaw", yaw, -45.0, 45.0),
-            ("pitch", pitch, -45.0, 45.0), ("roll", roll, -45.0, 45.0),
-        ):  # fmt: skip
-            if value is not None and not (low <= float(value) <= high):
-                raise InputError(f"'{name}' must be between {low:g} and {high:g}; got {value}.")
-        if source_ratios is None:
-            if landmarks is not None:
-                source_ratios = openness_from_mesh(landmarks)
-            else:
-                source_ratios = (NEUTRAL_EYE_RATIO, NEUTRAL_EYE_RATIO, NEUTRAL_LIP_RATIO)
-        crop = self._source_crop(source, crop_box)
+        edits = Edits(eyes or 0.0, lips or 0.0, smile, brow, yaw, pitch, roll, gaze)
+        ratios = source_openness(source_ratios, landmarks)
+        crop = self._source_crop(source, crop_box, face_index)
+        info, f_s, x_s = self._prepare(source, crop)
         with torch.inference_mode():
-            x = self._tensor(crop.cut(source))
-            info = self._keypoints(x)
-            f_s = self._appearance(x)
-            x_s = mo.source_keypoints(info)
-            rot = mo.rotation(info.pitch + pitch, info.yaw + yaw, info.roll + roll)
-            exp = mo.edit_expression(info.exp, smile=smile, brow=brow, gaze_x=gaze_x,
-                                     gaze_y=gaze_y)  # fmt: skip
-            x_d = mo.compose(info.kp, rot, exp, info.scale, info.t)
-            flat = x_s.view(1, -1)
-            ratio = torch.tensor([source_ratios], dtype=torch.float32, device=self.device)
-            if eyes is not None:
-                target = torch.full((1, 1), float(eyes), device=self.device)
-                x_d = x_d + self._nets["eye"](torch.cat([flat, ratio[:, :2], target], 1)).view(
-                    1, -1, 3
-                )
-            if lips is not None:
-                target = torch.full((1, 1), float(lips), device=self.device)
-                x_d = x_d + self._nets["lip"](torch.cat([flat, ratio[:, 2:], target], 1)).view(
-                    1, -1, 3
-                )
+            rot = info.rotation
+            x_d = edits.apply(info.kp, rot, info.exp, info.scale, info.t)
+            x_d = x_d + self._retarget(x_s, edits, ratios)
             if stitching:
                 x_d = self._stitch(x_s, x_d)
             rendered = self._render(f_s, x_s, x_d)
-        self.notes.update(edit={"eyes": eyes, "lips": lips, "smile": smile, "brow": brow,
-                                "gaze": (gaze_x, gaze_y), "pose": (yaw, pitch, roll)})  # fmt: skip
+        self.notes["edit"] = dataclasses.asdict(edits)
         return PasteBack(source, crop, rendered.shape[0])(rendered)
 
 
@@ -319,4 +418,12 @@ def build(ctx: LoadContext) -> LivePortraitRunner:
     return LivePortraitRunner(load_networks(ctx), device=ctx.device, dtype=ctx.dtype)
 
 
-__all__ = ["CROP_SIZE", "LivePortraitRunner", "build", "load_networks", "openness_from_mesh"]
+__all__ = [
+    "CROP_SIZE",
+    "Edits",
+    "LivePortraitRunner",
+    "build",
+    "load_networks",
+    "openness_from_mesh",
+    "source_openness",
+]
