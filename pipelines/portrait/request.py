@@ -20,15 +20,32 @@ CAMERA_LABELS = {
 }
 # How a model backend fits the picture to its resolution.
 FITS = ("crop", "pad")
-# Memory modes of the model backends (what each means is in docs/portrait.md).
-MEMORY_MODES = ("gpu", "offload", "chunked", "low", "compile")
+# Memory modes of the model backends (what each means is in docs/portrait.md; the ladder from
+# fastest to lowest memory, estimates and `auto` live in pipelines/portrait/memory.py).
+MEMORY_MODES = ("gpu", "offload", "chunked", "low", "compile", "fp8", "quant_int8", "group",
+                "group_leaf", "auto")
 MEMORY_LABELS = {
     "gpu": "All on GPU (fastest)",
     "offload": "Model CPU offload",
-    "chunked": "Forward chunking (UNet) / VAE tiling (DiT)",
-    "low": "Lowest memory: offload + chunking",
+    "chunked": "Forward chunking (UNet) / VAE tiling and slicing (DiT)",
+    "low": "Model CPU offload + chunking / VAE tiling",
     "compile": "All on GPU + torch.compile",
+    "fp8": "fp8 weight storage (layer-wise casting) + VAE tiling",
+    "quant_int8": "int8 weight-only transformer (torchao) + model CPU offload + VAE tiling",
+    "group": "Group offload, one block at a time (CUDA streams) + VAE tiling",
+    "group_leaf": "Lowest memory: leaf-level group offload + fp8 storage + VAE tiling",
+    "auto": "Auto: the fastest mode whose estimated peak fits the free GPU memory",
 }
+# Step caches (diffusers' enable_cache); which backend takes which is in specs.CACHES.
+STEP_CACHES = ("none", "first_block", "faster", "pab", "taylorseer")
+STEP_CACHE_LABELS = {
+    "none": "No step cache",
+    "first_block": "First-block cache (skip the rest of the network while its input barely moves)",
+    "faster": "FasterCache (reuse attention, skip the unconditional pass)",
+    "pab": "Pyramid Attention Broadcast (reuse attention outputs between steps)",
+    "taylorseer": "TaylorSeer (predict features from earlier steps)",
+}
+MAX_LORAS = 4
 MIN_SIDE = 64  # smallest input side that still animates into something a person can see
 MAX_FRAMES = 480
 MAX_FPS = 60.0
@@ -64,6 +81,28 @@ class SvdSettings:
 
 
 @dataclass(frozen=True)
+class LoraChoice:
+    """One LoRA: a local ``.safetensors`` file, or a Hub repo id with ``weight_name``."""
+
+    source: str
+    weight_name: str | None = None
+    strength: float = 1.0
+
+    @property
+    def label(self) -> str:
+        return f"{self.source}/{self.weight_name}" if self.weight_name else self.source
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    """A picture the video must show at ``frame`` (0-based), for models that take conditions."""
+
+    image: np.ndarray
+    frame: int
+    strength: float = 1.0
+
+
+@dataclass(frozen=True)
 class DitSettings:
     """The DiT image-to-video model's text and sampling options."""
 
@@ -74,6 +113,8 @@ class DitSettings:
     memory: str = "gpu"
     fit: str = "crop"
     side: int = 640  # about side x side pixels (768x512 for 3:2)
+    cache: str = "none"  # one of STEP_CACHES
+    loras: tuple[LoraChoice, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,6 +129,8 @@ class AnimateRequest:
     svd: SvdSettings = field(default_factory=SvdSettings)
     dit: DitSettings = field(default_factory=DitSettings)
     notes: tuple[str, ...] = ()  # what preparing the picture changed (shown with the result)
+    last_image: np.ndarray | None = None  # an end picture (first+last frame models)
+    keyframes: tuple[Keyframe, ...] = ()  # more pictures at chosen frames (LTX conditions)
 
     @property
     def seconds(self) -> float:
@@ -121,11 +164,15 @@ def _finite(value: float, name: str) -> float:
     return float(value)
 
 
+def _is_rgb(image: object) -> bool:
+    return isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 \
+        and image.shape[2] == 3
+
+
 def check_request(request: AnimateRequest) -> None:
     """Raise :class:`InputError` with a sentence to act on for anything a backend cannot use."""
     image = request.image
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 \
-            or image.shape[2] != 3:
+    if not _is_rgb(image):
         raise InputError("The picture must be an RGB image; upload a PNG, JPEG or WebP file.")
     height, width = image.shape[:2]
     if min(height, width) < MIN_SIDE:
@@ -171,6 +218,46 @@ def check_request(request: AnimateRequest) -> None:
             raise InputError(f"The model resolution must be 32 to 2048 pixels; got {side}.")
     if not 0 <= _finite(dit.guidance, "Guidance") <= 30:
         raise InputError(f"Guidance goes from 0 to 30; got {dit.guidance:g}.")
+    _check_extras(request)
+
+
+def _check_extras(request: AnimateRequest) -> None:
+    """End picture, keyframes, step cache and LoRAs."""
+    height, width = request.image.shape[:2]
+    dit = request.dit
+    if request.last_image is not None:
+        if not _is_rgb(request.last_image):
+            raise InputError("The end picture must be an RGB image; upload a PNG, JPEG or WebP "
+                             "file.")
+        end_h, end_w = request.last_image.shape[:2]
+        if (end_h, end_w) != (height, width):
+            raise InputError(
+                f"The end picture is {end_w}x{end_h} pixels but the first picture is "
+                f"{width}x{height}; use an end picture of the same size (crop or resize it)."
+            )
+    for key in request.keyframes:
+        if not isinstance(key, Keyframe) or not _is_rgb(key.image):
+            raise InputError("Every keyframe must be an RGB picture with a frame number.")
+        if key.image.shape[:2] != (height, width):
+            raise InputError(f"The keyframe for frame {key.frame} is {key.image.shape[1]}x"
+                             f"{key.image.shape[0]} pixels; keyframes must have the first "
+                             f"picture's size, {width}x{height}.")
+        if not isinstance(key.frame, int) or not 0 <= key.frame < request.frames:
+            raise InputError(f"A keyframe's frame must be between 0 and {request.frames - 1} "
+                             f"(the clip has {request.frames} frames); got {key.frame!r}.")
+        if not 0 <= _finite(key.strength, "Keyframe strength") <= 1:
+            raise InputError(f"Keyframe strength goes from 0 to 1; got {key.strength:g}.")
+    if dit.cache not in STEP_CACHES:
+        raise InputError(f"Unknown step cache '{dit.cache}'; use one of "
+                         f"{', '.join(STEP_CACHES)}.")
+    if len(dit.loras) > MAX_LORAS:
+        raise InputError(f"Use at most {MAX_LORAS} LoRAs at once; got {len(dit.loras)}.")
+    for lora in dit.loras:
+        if not isinstance(lora, LoraChoice) or not str(lora.source).strip():
+            raise InputError("Each LoRA needs a local .safetensors file or a Hub repo id.")
+        if not -2 <= _finite(lora.strength, "LoRA strength") <= 2:
+            raise InputError(f"LoRA strength goes from -2 to 2; got {lora.strength:g} for "
+                             f"{lora.label}.")
 
 
 def flatten_alpha(rgb: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, bool]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from pipelines.portrait.request import LoraChoice
 from pipelines.registry import PipelineSpec
 
 _SVD_FILES = (
@@ -16,6 +19,44 @@ _SVD_FILES = (
     "vae/diffusion_pytorch_model.fp16.safetensors",
 )
 _SVD_LICENSE = "other: stable-video-diffusion-community (Stability AI)"
+
+# Files of a diffusers-format DiT image-to-video repo (no single-file checkpoints, no fp32
+# duplicates): each model folder's config plus its safetensors (sharded or not, with the index).
+def _dit_files(*folders: str, tokenizers: tuple[str, ...] = ("tokenizer",),
+               processors: tuple[str, ...] = ()) -> tuple[str, ...]:
+    files = ["model_index.json", "scheduler/scheduler_config.json"]
+    for folder in folders:
+        files += [f"{folder}/config.json", f"{folder}/*.safetensors"]
+    files += [f"{name}/*" for name in (*tokenizers, *processors)]
+    return tuple(files)
+
+
+_WAN21_FILES = _dit_files("transformer", "text_encoder", "image_encoder", "vae",
+                          processors=("image_processor",))
+_WAN22_A14B_FILES = _dit_files("transformer", "transformer_2", "text_encoder", "vae")
+_WAN22_5B_FILES = _dit_files("transformer", "text_encoder", "vae")
+_LTX_FILES = _dit_files("transformer", "text_encoder", "vae")
+_COG_FILES = _dit_files("transformer", "text_encoder", "vae")
+_HUNYUAN15_FILES = _dit_files("transformer", "text_encoder", "text_encoder_2", "image_encoder",
+                              "vae", tokenizers=("tokenizer", "tokenizer_2"),
+                              processors=("feature_extractor", "guider"))
+_WAN_LICENSE = "Apache-2.0 (Wan-AI)"
+_LTX_LICENSE = "other: LTX-Video open weights licence (Lightricks, see the repo)"
+
+
+def _dit(id: str, label: str, builder: str, repo_id: str, files: tuple[str, ...], *,
+         memory_gb: float, license: str, footprint: str, description: str,
+         tags: tuple[str, ...] = ()) -> PipelineSpec:
+    """A model-backed DiT spec. No revision is pinned: no verified commit hash of these repos
+    was at hand (see docs/portrait.md); the files list is exact."""
+    return PipelineSpec(
+        id=id, task="portrait", label=label, kind="diffusers", builder=builder,
+        repo_id=repo_id, files=files, license=license, est_memory_gb=memory_gb,
+        dtypes=("bfloat16", "float32"), needs_gpu=True,
+        tags=("image-to-video", "dit", "prompt", f"footprint:{footprint}", *tags),
+        description=description,
+    )
+
 
 SPECS = (
     PipelineSpec(
@@ -35,12 +76,13 @@ SPECS = (
         kind="diffusers",
         builder="pipelines.portrait.svd:build",
         repo_id="stabilityai/stable-video-diffusion-img2vid",
+        gated=True,  # accept the licence on the repo's page, then HF_TOKEN / `hf auth login`
         files=_SVD_FILES,
         license=_SVD_LICENSE,
         est_memory_gb=4.6,
         dtypes=("float16", "float32"),
         needs_gpu=True,
-        tags=("image-to-video", "svd"),
+        tags=("image-to-video", "svd", "footprint:svd"),
         description="Latent video diffusion conditioned on the picture; trained on 14 frames.",
     ),
     PipelineSpec(
@@ -50,41 +92,72 @@ SPECS = (
         kind="diffusers",
         builder="pipelines.portrait.svd:build",
         repo_id="stabilityai/stable-video-diffusion-img2vid-xt",
+        gated=True,  # accept the licence on the repo's page, then HF_TOKEN / `hf auth login`
         files=_SVD_FILES,
         license=_SVD_LICENSE,
         est_memory_gb=4.6,
         dtypes=("float16", "float32"),
         needs_gpu=True,
-        tags=("image-to-video", "svd"),
+        tags=("image-to-video", "svd", "footprint:svd"),
         description="SVD fine-tuned for 25 frames at 576x1024.",
     ),
-    PipelineSpec(
-        id="portrait.ltx-video",
-        task="portrait",
-        label="LTX-Video image-to-video (DiT)",
-        kind="diffusers",
-        builder="pipelines.portrait.ltx:build",
-        repo_id="Lightricks/LTX-Video",
-        # Only the diffusers-format folders; the repo root also holds many single-file
-        # checkpoints of later versions, which this pattern list leaves out.
-        files=(
-            "model_index.json",
-            "scheduler/scheduler_config.json",
-            "text_encoder/*.json",
-            "text_encoder/*.safetensors",
-            "tokenizer/*",
-            "transformer/*.json",
-            "transformer/*.safetensors",
-            "vae/config.json",
-            "vae/*.safetensors",
-        ),
-        license="other: LTX-Video licence (Lightricks, see the repo)",
-        est_memory_gb=14.0,
-        dtypes=("bfloat16", "float32"),
-        needs_gpu=True,
-        tags=("image-to-video", "dit", "prompt"),
-        description="A 2B-parameter diffusion transformer with a T5-XXL text encoder.",
-    ),
+    _dit("portrait.ltx-video", "LTX-Video 0.9.1 image-to-video (2B DiT)",
+         "pipelines.portrait.ltx:build", "Lightricks/LTX-Video-0.9.1", _LTX_FILES,
+         memory_gb=14.0, license=_LTX_LICENSE, footprint="ltx-2b",
+         description="LTX-Video 0.9.1 in diffusers format: a 2B DiT, T5-XXL text encoder and a "
+                     "timestep-conditioned VAE (decode timestep 0.05)."),
+    _dit("portrait.ltx-0.9.7", "LTX-Video 0.9.7 13B with keyframes",
+         "pipelines.portrait.ltx:build_condition", "Lightricks/LTX-Video-0.9.7-dev", _LTX_FILES,
+         memory_gb=36.0, license=_LTX_LICENSE, footprint="ltx-13b", tags=("last-frame",
+                                                                           "keyframes"),
+         description="LTX-Video 0.9.7 (13B) through LTXConditionPipeline: the picture, an end "
+                     "picture and keyframes at chosen frames."),
+    _dit("portrait.ltx-0.9.7-distilled", "LTX-Video 0.9.7 13B distilled (8 steps)",
+         "pipelines.portrait.ltx:build_condition", "Lightricks/LTX-Video-0.9.7-distilled",
+         _LTX_FILES, memory_gb=36.0, license=_LTX_LICENSE, footprint="ltx-13b",
+         tags=("last-frame", "keyframes", "distilled", "preset"),
+         description="The step-distilled 0.9.7: 8 steps without guidance on its published "
+                     "schedule."),
+    _dit("portrait.wan2.1-i2v-14b-480p", "Wan 2.1 I2V 14B 480P",
+         "pipelines.portrait.wan:build", "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers", _WAN21_FILES,
+         memory_gb=40.0, license=_WAN_LICENSE, footprint="wan-14b", tags=("last-frame",),
+         description="Wan 2.1 image-to-video, 14B DiT with umT5 and CLIP encoders, 832x480."),
+    _dit("portrait.wan2.1-i2v-14b-480p-lightx2v", "Wan 2.1 I2V 14B 480P, 4-step (lightx2v LoRA)",
+         "pipelines.portrait.wan:build", "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers", _WAN21_FILES,
+         memory_gb=40.0, license=_WAN_LICENSE, footprint="wan-14b",
+         tags=("last-frame", "preset", "distilled"),
+         description="Wan 2.1 480P with lightx2v's step- and CFG-distillation LoRA: 4 steps, "
+                     "guidance 1."),
+    _dit("portrait.wan2.1-i2v-14b-720p", "Wan 2.1 I2V 14B 720P",
+         "pipelines.portrait.wan:build", "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers", _WAN21_FILES,
+         memory_gb=40.0, license=_WAN_LICENSE, footprint="wan-14b", tags=("last-frame",),
+         description="Wan 2.1 image-to-video at 1280x720."),
+    _dit("portrait.wan2.1-flf2v-14b-720p", "Wan 2.1 FLF2V 14B 720P (first and last frame)",
+         "pipelines.portrait.wan:build", "Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers", _WAN21_FILES,
+         memory_gb=40.0, license=_WAN_LICENSE, footprint="wan-14b", tags=("last-frame",),
+         description="Wan 2.1 trained to go from a first to a last picture."),
+    _dit("portrait.wan2.2-i2v-a14b", "Wan 2.2 I2V A14B (two experts)",
+         "pipelines.portrait.wan:build", "Wan-AI/Wan2.2-I2V-A14B-Diffusers", _WAN22_A14B_FILES,
+         memory_gb=70.0, license=_WAN_LICENSE, footprint="wan-a14b", tags=("last-frame",),
+         description="Wan 2.2 mixture of experts: a high-noise and a low-noise 14B transformer, "
+                     "switched at the boundary ratio."),
+    _dit("portrait.wan2.2-ti2v-5b", "Wan 2.2 TI2V 5B",
+         "pipelines.portrait.wan:build", "Wan-AI/Wan2.2-TI2V-5B-Diffusers", _WAN22_5B_FILES,
+         memory_gb=24.0, license=_WAN_LICENSE, footprint="wan-5b",
+         description="Wan 2.2's 5B text/image-to-video model with its 16x VAE, 1280x704 at 24 "
+                     "fps."),
+    _dit("portrait.cogvideox-5b-i2v", "CogVideoX-5B I2V",
+         "pipelines.portrait.cogvideox:build", "THUDM/CogVideoX-5b-I2V", _COG_FILES,
+         memory_gb=26.0, license="other: CogVideoX licence (THUDM, see the repo)",
+         footprint="cogvideox-5b",
+         description="CogVideoX 5B image-to-video at its fixed 720x480, 49 frames at 8 fps."),
+    _dit("portrait.hunyuanvideo-1.5-i2v", "HunyuanVideo 1.5 I2V 480p",
+         "pipelines.portrait.hunyuan:build",
+         "hunyuanvideo-community/HunyuanVideo-1.5-Diffusers-480p_i2v", _HUNYUAN15_FILES,
+         memory_gb=40.0, license="other: Tencent Hunyuan community licence",
+         footprint="hunyuan15-8b",
+         description="HunyuanVideo 1.5 (8.3B) with Qwen2.5-VL and ByT5 text encoders and a "
+                     "SigLIP image encoder; picks its own 480p size bucket."),
 )
 
 # Frame count and fps each backend starts with (the tab and the CLI use them).
@@ -92,7 +165,51 @@ DEFAULTS: dict[str, dict[str, float]] = {
     "portrait.classical": {"frames": 48, "fps": 24},
     "portrait.svd": {"frames": 14, "fps": 7},
     "portrait.svd-xt": {"frames": 25, "fps": 7},
-    "portrait.ltx-video": {"frames": 49, "fps": 24},
+    "portrait.ltx-video": {"frames": 49, "fps": 24, "side": 640, "steps": 40, "guidance": 3.0},
+    "portrait.ltx-0.9.7": {"frames": 97, "fps": 24, "side": 576, "steps": 30, "guidance": 3.0},
+    "portrait.ltx-0.9.7-distilled": {"frames": 97, "fps": 24, "side": 576, "steps": 8,
+                                     "guidance": 1.0},
+    "portrait.wan2.1-i2v-14b-480p": {"frames": 81, "fps": 16, "side": 632, "steps": 40,
+                                     "guidance": 5.0},
+    "portrait.wan2.1-i2v-14b-480p-lightx2v": {"frames": 81, "fps": 16, "side": 632, "steps": 4,
+                                              "guidance": 1.0},
+    "portrait.wan2.1-i2v-14b-720p": {"frames": 81, "fps": 16, "side": 960, "steps": 40,
+                                     "guidance": 5.0},
+    "portrait.wan2.1-flf2v-14b-720p": {"frames": 81, "fps": 16, "side": 960, "steps": 40,
+                                       "guidance": 5.0},
+    "portrait.wan2.2-i2v-a14b": {"frames": 81, "fps": 16, "side": 632, "steps": 40,
+                                 "guidance": 3.5},
+    "portrait.wan2.2-ti2v-5b": {"frames": 121, "fps": 24, "side": 944, "steps": 50,
+                                "guidance": 5.0},
+    "portrait.cogvideox-5b-i2v": {"frames": 49, "fps": 8, "side": 588, "steps": 50,
+                                  "guidance": 6.0},
+    "portrait.hunyuanvideo-1.5-i2v": {"frames": 121, "fps": 24, "side": 640, "steps": 50,
+                                      "guidance": 6.0},
+}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A fast spec variant: the LoRAs it always loads (its steps and guidance are in DEFAULTS)."""
+
+    loras: tuple[LoraChoice, ...] = ()
+
+
+PRESETS: dict[str, Preset] = {
+    "portrait.wan2.1-i2v-14b-480p-lightx2v": Preset(loras=(LoraChoice(
+        "lightx2v/Wan2.1-Distill-Loras", "wan2.1_i2v_lora_rank64_lightx2v_4step.safetensors",
+        1.0),)),
+    "portrait.ltx-0.9.7-distilled": Preset(),
+}
+
+# Step caches each backend takes with the installed diffusers (tests/test_i2v_models.py runs
+# every one of them on the tiny models); the runners declare the same tuples.
+CACHES: dict[str, tuple[str, ...]] = {
+    **{spec_id: ("first_block", "pab", "faster", "taylorseer") for spec_id in DEFAULTS
+       if spec_id.startswith(("portrait.wan", "portrait.cogvideox"))},
+    **{spec_id: ("first_block", "pab", "taylorseer") for spec_id in DEFAULTS
+       if spec_id.startswith("portrait.ltx")},
+    "portrait.hunyuanvideo-1.5-i2v": ("pab", "taylorseer"),
 }
 
 

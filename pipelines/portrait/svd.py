@@ -13,7 +13,7 @@ import numpy as np
 
 from pipelines.portrait.geometry import FitPlan
 from pipelines.portrait.request import AnimateRequest, SvdSettings
-from pipelines.portrait.video_model import VideoModelRunner
+from pipelines.portrait.video_model import VideoModelRunner, load_pipeline
 from pipelines.registry import LoadContext
 
 # The scheduler configuration the published SVD checkpoints ship (scheduler/scheduler_config.json);
@@ -32,6 +32,7 @@ class SvdAnimator(VideoModelRunner):
 
     denoiser = "unet"
     multiple = 64
+    variant = "fp16"
 
     def settings(self, request: AnimateRequest) -> SvdSettings:
         return request.svd
@@ -73,7 +74,5 @@ def build(ctx: LoadContext) -> SvdAnimator:
     """Load the fp16 variant files the spec fetches, in the dtype the device runs well."""
     from diffusers import StableVideoDiffusionPipeline
 
-    pipe = StableVideoDiffusionPipeline.from_pretrained(
-        ctx.weights, dtype=ctx.torch_dtype, variant="fp16", use_safetensors=True
-    )
-    return SvdAnimator(pipe.to(ctx.device), ctx.device, ctx.dtype)
+    pipe = load_pipeline(StableVideoDiffusionPipeline, ctx, variant="fp16")
+    return SvdAnimator(pipe.to(ctx.device), ctx.device, ctx.dtype, ctx)

@@ -1,0 +1,62 @@
+"""Wan 2.1 / 2.2 image-to-video through diffusers' WanImageToVideoPipeline.
+
+One runner covers Wan 2.1 I2V 14B (480P, 720P), Wan 2.1 FLF2V (first and last frame), Wan 2.2
+I2V A14B (two experts: ``transformer`` for high noise, ``transformer_2`` below the boundary
+ratio) and Wan 2.2 TI2V-5B (``expand_timesteps``: the picture is the first latent frame, no
+CLIP image encoder). Wan's VAE makes ``4k + 1`` frames: the runner generates the next such count
+and keeps the frames asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from pipelines.portrait.geometry import FitPlan, to_model
+from pipelines.portrait.request import AnimateRequest
+from pipelines.portrait.video_model import DitRunner, frame_note, frames_for, load_pipeline
+from pipelines.registry import LoadContext
+
+
+class WanAnimator(DitRunner):
+    """Runner of the ``portrait.wan*`` specs."""
+
+    caches = ("first_block", "pab", "faster", "taylorseer")
+    tensor_format = "BCFHW"
+    needs = ("ftfy", "sentencepiece")
+
+    def __init__(self, pipe, device, dtype, ctx=None):
+        super().__init__(pipe, device, dtype, ctx)
+        patch = int(pipe.transformer.config.patch_size[1])
+        self.multiple = int(pipe.vae_scale_factor_spatial) * patch
+        self.temporal = int(pipe.vae_scale_factor_temporal)
+        # Wan 2.2 TI2V-5B puts the picture in the first latent frame; it has no end-frame path.
+        self.takes_last_image = not bool(pipe.config.get("expand_timesteps", False))
+
+    def generate(self, request: AnimateRequest, plan: FitPlan, image: np.ndarray,
+                 step: Callable[[int, int], None]) -> tuple[np.ndarray, list[str]]:
+        opts = request.dit
+        count = frames_for(request.frames, self.temporal)
+        width, height = plan.model_size
+        extra = {}
+        if request.last_image is not None:
+            extra["last_image"] = self.pil(to_model(request.last_image, plan))
+        if getattr(self.pipe, "transformer_2", None) is not None:
+            extra["guidance_scale_2"] = opts.guidance
+        output = self.pipe(
+            image=self.pil(image), prompt=opts.prompt, negative_prompt=opts.negative_prompt,
+            height=height, width=width, num_frames=count, num_inference_steps=opts.steps,
+            guidance_scale=opts.guidance, generator=self.generator(request.seed),
+            output_type="np", callback_on_step_end=self.step_callback(step, opts.steps),
+            **extra,
+        )
+        note = frame_note(request.frames, count, self.temporal)
+        return output.frames[0][: request.frames], [note] if note else []
+
+
+def build(ctx: LoadContext) -> WanAnimator:
+    from diffusers import WanImageToVideoPipeline
+
+    pipe = load_pipeline(WanImageToVideoPipeline, ctx, needs=WanAnimator.needs)
+    return WanAnimator(pipe.to(ctx.device), ctx.device, ctx.dtype, ctx)

@@ -1,0 +1,243 @@
+"""Tiny checkpoints of the 2025-2026 image-to-video backends, in their repos' layouts.
+
+Each builder makes the pipeline from tiny configs the way diffusers' fast tests do (seeded,
+one or two blocks, a few channels), saves it with ``save_pretrained`` into ``folder`` in the
+published repo's layout, and returns the folder. Text encoders are tiny T5s whose tokenizer
+folder holds only ``spiece.model`` and its configs where the real repo has exactly that (LTX,
+CogVideoX): loading it converts the SentencePiece model, which is what needs sentencepiece and
+protobuf. The SentencePiece model itself is trained here on a few words (no download).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+_WORDS = ("a person smiles and turns the head slowly breathing calm natural motion camera "
+          "looks worst quality blurry jittery distorted dance monkey face light").split()
+
+
+def spiece_model(folder: Path) -> Path:
+    """A 40-piece unigram SentencePiece model trained on a few words, as ``spiece.model``."""
+    import sentencepiece as spm
+
+    folder.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    sentences = [" ".join(_WORDS[i:] + _WORDS[:i]) for i in range(len(_WORDS))]
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(sentences * 4), model_writer=buffer, vocab_size=40, hard_vocab_limit=False,
+        model_type="unigram", pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
+        character_coverage=1.0, minloglevel=2,
+    )
+    path = folder / "spiece.model"
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def t5_parts(tokenizer_dir: Path, *, d_model: int = 32, umt5: bool = False):
+    """(tiny T5 encoder, T5 tokenizer) sharing a SentencePiece vocabulary (umT5 for Wan)."""
+    import torch
+    from transformers import T5Config, T5EncoderModel, T5Tokenizer, UMT5EncoderModel
+
+    spiece = spiece_model(tokenizer_dir)
+    tokenizer = T5Tokenizer(vocab_file=str(spiece), extra_ids=0)
+    torch.manual_seed(0)
+    encoder = (UMT5EncoderModel if umt5 else T5EncoderModel)(T5Config(
+        vocab_size=64, d_model=d_model, d_kv=8, d_ff=37, num_layers=1, num_heads=4,
+        relative_attention_num_buckets=8,
+    ))  # fmt: skip
+    return encoder, tokenizer
+
+
+def sentencepiece_only(folder: Path, subfolder: str = "tokenizer") -> None:
+    """Leave the tokenizer folder as the real LTX and CogVideoX repos have it: spiece.model,
+    tokenizer_config.json and special_tokens_map.json, no tokenizer.json."""
+    target = folder / subfolder
+    spiece = spiece_model(target.parent / "_spiece")
+    shutil.copy(spiece, target / "spiece.model")
+    shutil.rmtree(spiece.parent)
+    (target / "tokenizer.json").unlink(missing_ok=True)
+    config = json.loads((target / "tokenizer_config.json").read_text())
+    config.update(tokenizer_class="T5Tokenizer", extra_ids=0, model_max_length=512)
+    config.pop("vocab_file", None)
+    (target / "tokenizer_config.json").write_text(json.dumps(config))
+    special = {"eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>"}
+    (target / "special_tokens_map.json").write_text(json.dumps(special))
+
+
+def _wan_vae(wan22: bool = False):
+    import torch
+    from diffusers import AutoencoderKLWan
+
+    torch.manual_seed(0)
+    if wan22:  # Wan 2.2's VAE: 48 latent channels, pixel patches of 2, 16x spatial factor
+        return AutoencoderKLWan(
+            base_dim=3, z_dim=48, in_channels=12, out_channels=12, is_residual=True,
+            patch_size=2, latents_mean=[0.0] * 48, latents_std=[1.0] * 48,
+            dim_mult=[1, 1, 1, 1], num_res_blocks=1, scale_factor_spatial=16,
+            scale_factor_temporal=4, temperal_downsample=[False, True, True],
+        )  # fmt: skip
+    return AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                            temperal_downsample=[False, True, True])
+
+
+def _wan_transformer(in_channels: int, out_channels: int = 16, image_dim: int | None = None):
+    import torch
+    from diffusers import WanTransformer3DModel
+
+    torch.manual_seed(0)
+    return WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12,
+        in_channels=in_channels, out_channels=out_channels, text_dim=32, freq_dim=256,
+        ffn_dim=32, num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32, image_dim=image_dim,
+    )  # fmt: skip
+
+
+def tiny_wan21(folder: Path) -> Path:
+    """Wan2.1-I2V-14B-480P-Diffusers' layout: CLIP image encoder and processor included."""
+    import torch
+    from diffusers import FlowMatchEulerDiscreteScheduler, WanImageToVideoPipeline
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel
+
+    encoder, tokenizer = t5_parts(folder / "_spm", umt5=True)
+    torch.manual_seed(0)
+    image_encoder = CLIPVisionModel(CLIPVisionConfig(
+        hidden_size=4, num_hidden_layers=2, num_attention_heads=2,
+        image_size=32, intermediate_size=16, patch_size=1,
+    ))  # fmt: skip
+    pipe = WanImageToVideoPipeline(
+        tokenizer=tokenizer, text_encoder=encoder, vae=_wan_vae(),
+        scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0),
+        image_processor=CLIPImageProcessor(crop_size=32, size=32),
+        image_encoder=image_encoder, transformer=_wan_transformer(36, image_dim=4),
+    )  # fmt: skip
+    pipe.save_pretrained(folder)
+    shutil.rmtree(folder / "_spm")
+    return folder
+
+
+def tiny_wan22_a14b(folder: Path) -> Path:
+    """Wan2.2-I2V-A14B-Diffusers' layout: two transformers, a boundary ratio, no CLIP."""
+    from diffusers import FlowMatchEulerDiscreteScheduler, WanImageToVideoPipeline
+
+    encoder, tokenizer = t5_parts(folder / "_spm", umt5=True)
+    pipe = WanImageToVideoPipeline(
+        tokenizer=tokenizer, text_encoder=encoder, vae=_wan_vae(),
+        scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0), image_processor=None,
+        image_encoder=None, transformer=_wan_transformer(36),
+        transformer_2=_wan_transformer(36), boundary_ratio=0.875,
+    )  # fmt: skip
+    pipe.save_pretrained(folder)
+    shutil.rmtree(folder / "_spm")
+    return folder
+
+
+def tiny_wan22_5b(folder: Path) -> Path:
+    """Wan2.2-TI2V-5B-Diffusers' layout: one transformer, the 48-channel VAE, expand_timesteps."""
+    from diffusers import FlowMatchEulerDiscreteScheduler, WanImageToVideoPipeline
+
+    encoder, tokenizer = t5_parts(folder / "_spm", umt5=True)
+    pipe = WanImageToVideoPipeline(
+        tokenizer=tokenizer, text_encoder=encoder, vae=_wan_vae(wan22=True),
+        scheduler=FlowMatchEulerDiscreteScheduler(shift=5.0), image_processor=None,
+        image_encoder=None, transformer=_wan_transformer(48, out_channels=48),
+        expand_timesteps=True,
+    )  # fmt: skip
+    pipe.save_pretrained(folder)
+    shutil.rmtree(folder / "_spm")
+    return folder
+
+
+def _ltx_components(folder: Path):
+    import torch
+    from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler
+    from diffusers import LTXVideoTransformer3DModel
+
+    torch.manual_seed(0)
+    transformer = LTXVideoTransformer3DModel(
+        in_channels=8, out_channels=8, patch_size=1, patch_size_t=1, num_attention_heads=4,
+        attention_head_dim=8, cross_attention_dim=32, num_layers=1, caption_channels=32,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    vae = AutoencoderKLLTXVideo(
+        in_channels=3, out_channels=3, latent_channels=8, block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8), layers_per_block=(1, 1, 1, 1, 1),
+        decoder_layers_per_block=(1, 1, 1, 1, 1),
+        spatio_temporal_scaling=(True, True, False, False),
+        decoder_spatio_temporal_scaling=(True, True, False, False),
+        decoder_inject_noise=(False, False, False, False, False),
+        upsample_residual=(False, False, False, False), upsample_factor=(1, 1, 1, 1),
+        timestep_conditioning=True, patch_size=1, patch_size_t=1, encoder_causal=True,
+        decoder_causal=False,
+    )  # fmt: skip
+    encoder, tokenizer = t5_parts(folder / "_spm")
+    return dict(scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, text_encoder=encoder,
+                tokenizer=tokenizer, transformer=transformer)
+
+
+def tiny_ltx(folder: Path, condition: bool = False) -> Path:
+    """LTX-Video 0.9.1 (image-to-video) or 0.9.7 (condition) in diffusers format: a VAE with
+    timestep conditioning and a SentencePiece-only tokenizer folder, as the real repos."""
+    from diffusers import LTXConditionPipeline, LTXImageToVideoPipeline
+
+    cls = LTXConditionPipeline if condition else LTXImageToVideoPipeline
+    cls(**_ltx_components(folder)).save_pretrained(folder)
+    shutil.rmtree(folder / "_spm")
+    sentencepiece_only(folder)
+    return folder
+
+
+def tiny_cogvideox(folder: Path) -> Path:
+    """CogVideoX-5b-I2V's layout: learned positional embeddings for one size (here 96x64),
+    226 text tokens, a SentencePiece-only tokenizer folder."""
+    import torch
+    from diffusers import (
+        AutoencoderKLCogVideoX,
+        CogVideoXDDIMScheduler,
+        CogVideoXImageToVideoPipeline,
+        CogVideoXTransformer3DModel,
+    )
+
+    torch.manual_seed(0)
+    transformer = CogVideoXTransformer3DModel(
+        num_attention_heads=2, attention_head_dim=16, in_channels=8, out_channels=4,
+        time_embed_dim=2, text_embed_dim=32, num_layers=1, sample_width=12, sample_height=8,
+        sample_frames=9, patch_size=2, temporal_compression_ratio=4, max_text_seq_length=226,
+        use_rotary_positional_embeddings=True, use_learned_positional_embeddings=True,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    vae = AutoencoderKLCogVideoX(
+        in_channels=3, out_channels=3,
+        down_block_types=("CogVideoXDownBlock3D",) * 4, up_block_types=("CogVideoXUpBlock3D",) * 4,
+        block_out_channels=(8, 8, 8, 8), latent_channels=4, layers_per_block=1,
+        norm_num_groups=2, temporal_compression_ratio=4,
+    )  # fmt: skip
+    encoder, tokenizer = t5_parts(folder / "_spm")
+    CogVideoXImageToVideoPipeline(
+        tokenizer=tokenizer, text_encoder=encoder, vae=vae, transformer=transformer,
+        scheduler=CogVideoXDDIMScheduler(),
+    ).save_pretrained(folder)  # fmt: skip
+    shutil.rmtree(folder / "_spm")
+    sentencepiece_only(folder)
+    return folder
+
+
+def tiny_lora(pipeline_class, transformer, folder: Path, rank: int = 2) -> Path:
+    """A LoRA for ``transformer`` (random, non-zero) saved the way diffusers saves LoRAs."""
+    import torch
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    torch.manual_seed(1)
+    transformer.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=False,
+                                       target_modules=["to_q", "to_k", "to_v", "to_out.0"]),
+                            adapter_name="made")
+    layers = get_peft_model_state_dict(transformer, adapter_name="made")
+    transformer.delete_adapters("made")
+    folder.mkdir(parents=True, exist_ok=True)
+    pipeline_class.save_lora_weights(folder, transformer_lora_layers=layers,
+                                     weight_name="tiny_lora.safetensors")
+    return folder / "tiny_lora.safetensors"
