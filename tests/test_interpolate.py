@@ -419,3 +419,35 @@ def test_rife_checkpoint_of_another_architecture_is_refused(tmp_path):
     registry.replace("interpolate.rife", repo_id=str(folder), files=("flownet.pkl",))
     with pytest.raises(StudioError, match="not a RIFE v4.6 IFNet"):
         registry.load("interpolate.rife")
+
+
+def test_variable_frame_rate_is_timed_at_its_average_with_a_note(tmp_path):
+    from tests.keyframes_fixtures import write_vfr_video
+
+    video, _ = write_vfr_video(tmp_path / "vfr.mp4", 96, 54)
+    result = FlowInterpolator()(InterpolateRequest(video, factor=2, scene_cuts=False))
+    assert "variable frame rate" in " ".join(result.notes)
+    assert len(list(result.frames)) == result.count == 120
+
+
+def test_rotated_phone_video_comes_out_upright(tmp_path):
+    from tests.media_fixtures import write_rotated_video
+
+    frames = moving_scene(4, 64, 48)
+    video = write_rotated_video(tmp_path / "phone.mp4", frames, 24, 90)
+    result = FlowInterpolator()(InterpolateRequest(video, factor=2))
+    out = list(result.frames)
+    assert result.size == (48, 64) and out[0].shape == (64, 48, 3)
+    assert len(out) == result.count == 8
+
+
+@pytest.mark.skipif("not __import__('torch').cuda.is_available()", reason="needs a CUDA GPU")
+def test_rife_runs_in_float16_on_the_gpu(tmp_path):
+    save_rife_checkpoint(tmp_path / "rife", as_zip=RIFE_FILE)
+    registry = Registry(SPECS)
+    registry.replace("interpolate.rife", repo_id=str(tmp_path / "rife"))
+    runner = registry.load("interpolate.rife", device="cuda")
+    assert runner.dtype == "float16"
+    assert next(runner.modules()["ifnet"].parameters()).dtype == __import__("torch").float16
+    frames = moving_scene(3, 200, 120)
+    assert runner.between(frames[0], frames[2], [0.5])[0].shape == (120, 200, 3)

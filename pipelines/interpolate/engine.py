@@ -79,23 +79,30 @@ class _NoGate:
         return []
 
 
-def count_source_frames(path: Path, fallback: int) -> int:
-    """The exact number of video packets (demuxed, not decoded); ``fallback`` if unreadable."""
+def count_source_frames(path: Path, fallback: int) -> tuple[int, bool]:
+    """The exact number of video packets (demuxed, not decoded; ``fallback`` if unreadable), and
+    whether the frame durations vary (variable frame rate)."""
     import av
 
     limit = get_limits().max_frames
     count = 0
+    stamps: list[int] = []
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
             for packet in container.demux(stream):
                 if packet.size:
                     count += 1
+                    if packet.pts is not None:
+                        stamps.append(packet.pts)
                 if count > limit:
                     break
     except (av.FFmpegError, ValueError, IndexError, OSError):
-        return fallback
-    return count or fallback
+        return fallback, False
+    steps = np.diff(np.sort(np.array(stamps, dtype=np.int64)))
+    steps = steps[steps > 0]
+    variable = steps.size >= 2 and float(steps.max()) > 1.5 * float(np.median(steps))
+    return count or fallback, variable
 
 
 def check_request(request: InterpolateRequest) -> None:
@@ -121,13 +128,17 @@ def run_interpolation(request: InterpolateRequest, interpolator: PairInterpolato
     check_request(request)
     path = Path(request.video)
     info = probe_video(path)
-    source_frames = count_source_frames(path, info.frame_count)
+    source_frames, variable_rate = count_source_frames(path, info.frame_count)
     plan = plan_timing(info.fps, source_frames, factor=request.factor, fps=request.fps,
                        slowmo=request.slowmo)
     notes: list[str] = []
     if source_frames == 1:
         notes.append("The video has a single frame: there is nothing to interpolate, so the "
                      "output holds that frame.")
+    if variable_rate:
+        notes.append(f"The video has a variable frame rate; it was timed as a constant "
+                     f"{info.fps:.3f} fps (its average), so sound may drift from the picture. "
+                     "Re-encode it at a constant rate for exact timing.")
     if request.fps is not None and request.factor not in (None,):
         notes.append(f"The target frame rate {request.fps:g} fps replaces the factor.")
     width, height = info.width, info.height
