@@ -503,9 +503,17 @@ class Landmarker:
                  max_faces: int | None = 4) -> list[FaceLandmarks]:
         rgb = _check_rgb(rgb)
         height, width = rgb.shape[:2]
+        rois = [(roi_from_detection(det), det.score) for det in self.detect(rgb)]
+        if not rois:
+            # The short-range detector misses faces under ~10% of the picture (group photos,
+            # full-length portraits): the Haar cascades' boxes seed the landmark model instead.
+            from pipelines.faces import detect_faces
+
+            rois = [(Roi(*f.box.center, max(f.box.w, f.box.h) * ROI_SCALE, 0.0), 1.0)
+                    for f in detect_faces(rgb)]
         out = []
-        for det in self.detect(rgb)[:max_faces]:
-            pts, presence = self.landmarks_in(rgb, roi_from_detection(det))
+        for roi, det_score in rois[:max_faces]:
+            pts, presence = self.landmarks_in(rgb, roi)
             if presence < MIN_PRESENCE:
                 continue
             # One more pass in the region the points themselves give: the detector's box is
@@ -514,7 +522,7 @@ class Landmarker:
             if presence2 >= MIN_PRESENCE:
                 pts, presence = again, presence2
             out.append(FaceLandmarks(pts, _oval_box(pts[:, :2], width, height),
-                                     round(det.score * presence, 4), self.source))
+                                     round(det_score * presence, 4), self.source))
         return sorted(out, key=lambda f: -f.box.area)
 
 
