@@ -12,13 +12,17 @@ reports the Fréchet (2-Wasserstein) distance between the two Gaussians::
 semi-definite matrices through ``eigh`` with tiny negative eigenvalues (round-off) clipped to 0,
 so covariances estimated from fewer videos than feature dimensions (singular) are fine.
 
-Clip preparation follows common FVD practice: :data:`I3D_FRAMES` frames sampled uniformly over
-the video (frames repeat when it is shorter), each resized so its shorter side is
-:data:`I3D_SIZE` (area averaging when shrinking, bilinear when enlarging), then centre-cropped
-to ``I3D_SIZE x I3D_SIZE``.
+Clip preparation: :data:`I3D_FRAMES` frames sampled uniformly over the video (frames repeat when
+it is shorter), each resized as VideoGPT's reference ``preprocess`` does: the shorter side to
+:data:`I3D_SIZE` and the longer to ``ceil(side * scale)``, bilinear with half-pixel centres and
+no antialiasing (``F.interpolate(mode="bilinear", align_corners=False)``), then centre-cropped
+to ``I3D_SIZE x I3D_SIZE`` at offset ``(side - I3D_SIZE) // 2``. The resize runs on float
+pixels and is rounded back to uint8 (within half a grey level of the reference's float clip).
 """
 
 from __future__ import annotations
+
+import math
 
 import cv2
 import numpy as np
@@ -84,9 +88,8 @@ def i3d_frame_indices(frame_count: int) -> np.ndarray:
 
 
 def frame_for_i3d(frame: np.ndarray) -> np.ndarray:
-    """One (H, W, 3) frame resized so its shorter side is :data:`I3D_SIZE` (area averaging when
-    shrinking, bilinear when enlarging) and centre-cropped to a square; uint8. Float input is
-    taken as [0, 1]."""
+    """One (H, W, 3) frame resized so its shorter side is :data:`I3D_SIZE` (bilinear, as the
+    reference) and centre-cropped to a square; uint8. Float input is taken as [0, 1]."""
     image = np.asarray(frame)
     if image.ndim != 3 or image.shape[-1] != 3 or not image.size:
         raise ValueError(f"a frame must be an (H, W, 3) array; got shape {image.shape}")
@@ -94,11 +97,14 @@ def frame_for_i3d(frame: np.ndarray) -> np.ndarray:
         image = np.clip(image.astype(np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
     height, width = image.shape[:2]
     scale = I3D_SIZE / min(height, width)
-    size = (max(I3D_SIZE, round(width * scale)), max(I3D_SIZE, round(height * scale)))
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    resized = cv2.resize(image, size, interpolation=interpolation)
+    if height < width:  # (width, height) for OpenCV, sized as the reference sizes them
+        size = (math.ceil(width * scale), I3D_SIZE)
+    else:
+        size = (I3D_SIZE, math.ceil(height * scale))
+    resized = cv2.resize(image.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
     top, left = (size[1] - I3D_SIZE) // 2, (size[0] - I3D_SIZE) // 2
-    return np.ascontiguousarray(resized[top:top + I3D_SIZE, left:left + I3D_SIZE])
+    crop = resized[top:top + I3D_SIZE, left:left + I3D_SIZE]
+    return np.ascontiguousarray(np.clip(crop + 0.5, 0, 255).astype(np.uint8))
 
 
 def clip_for_i3d(frames: np.ndarray) -> np.ndarray:

@@ -48,7 +48,8 @@ def tiny_clip_checkpoint(folder: Path):
 TINY_I3D_DIVISOR = 16  # every I3D width divided by this: Mixed_5c gives 64 features
 
 
-def tiny_i3d_checkpoint(folder: Path, file_name: str = "i3d_pretrained_400.pt"):
+def tiny_i3d_checkpoint(folder: Path,
+                        file_name: str = "opensora/eval/fvd/videogpt/i3d_pretrained_400.pt"):
     """A tiny Inception-I3D with the layout (and file name) of the ``metrics.i3d`` checkpoint:
     widths divided by :data:`TINY_I3D_DIVISOR`, written with ``i3d_config.json`` next to it.
     Batch-norm statistics are randomised so the features depend on them. Returns the network."""
@@ -67,11 +68,12 @@ def tiny_i3d_checkpoint(folder: Path, file_name: str = "i3d_pretrained_400.pt"):
                 module.weight.uniform_(0.5, 1.5)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / CONFIG_FILE).write_text(config.to_json())
+    (folder / file_name).parent.mkdir(parents=True, exist_ok=True)
     torch.save(network.state_dict(), folder / file_name)
     return network
 
 
-def tiny_lpips_checkpoint(folder: Path, file_name: str = "alexnet.safetensors") -> dict:
+def tiny_lpips_checkpoint(folder: Path, file_name: str = "alexnet-owt-7be5be79.pth") -> dict:
     """An AlexNet backbone for ``metrics.lpips-alex``: torchvision's architecture with seeded
     random weights, only its ``features.*`` tensors (10 MB; LPIPS fixes the widths) saved as
     safetensors under the spec's file name. Returns the saved state dict."""
@@ -83,5 +85,8 @@ def tiny_lpips_checkpoint(folder: Path, file_name: str = "alexnet.safetensors") 
     state = {k: v.contiguous() for k, v in alexnet().state_dict().items()
              if k.startswith("features.")}  # fmt: skip
     folder.mkdir(parents=True, exist_ok=True)
-    save_file(state, str(folder / file_name))
+    if file_name.endswith(".safetensors"):
+        save_file(state, str(folder / file_name))
+    else:  # torchvision's own format: a pickled state dict
+        torch.save(state, folder / file_name)
     return state

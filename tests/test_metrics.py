@@ -250,9 +250,9 @@ def registry(tiny_folders):
 def test_metric_specs_name_real_files_and_import_nothing_heavy():
     registry = build_registry()
     i3d, lpips = registry.get("metrics.i3d"), registry.get("metrics.lpips-alex")
-    assert i3d.files == ("i3d_pretrained_400.pt",) and i3d.kind == "torch"
-    assert lpips.files == ("alexnet.safetensors",) and lpips.task == "metrics"
-    assert "unverified" in i3d.description and "unverified" in lpips.description
+    assert i3d.files[0].endswith("i3d_pretrained_400.pt") and i3d.kind == "torch"
+    assert lpips.files == ("alexnet-owt-7be5be79.pth",) and lpips.task == "metrics"
+    assert len(i3d.revision) == 40 and lpips.sha256[lpips.files[0]].startswith("7be5be79")
 
 
 def test_full_i3d_has_the_published_layout():
@@ -291,7 +291,7 @@ def test_i3d_features_through_the_registry(registry, tiny_folders):
     assert np.isfinite(result.features).all() and result.timings["features"] > 0
     again = runner(VideoFeatureRequest(clips, batch_size=1))
     np.testing.assert_allclose(again.features, result.features, rtol=1e-5, atol=1e-6)
-    batch = torch.from_numpy(np.stack(clips)).permute(0, 4, 1, 2, 3).float() / 127.5 - 1
+    batch = torch.from_numpy(np.stack(clips)).permute(0, 4, 1, 2, 3).float() / 255 - 0.5
     with torch.inference_mode():
         expected = reference.features(batch).numpy()
     np.testing.assert_allclose(result.features, expected, rtol=1e-4, atol=1e-5)

@@ -52,7 +52,7 @@ def lpips_net(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("lpips")
     tiny_lpips_checkpoint(folder)
-    return build_lpips(backbone_state(folder / "alexnet.safetensors"))
+    return build_lpips(backbone_state(folder / "alexnet-owt-7be5be79.pth"))
 
 
 def test_lpips_is_a_function_of_the_given_network(lpips_net):

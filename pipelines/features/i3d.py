@@ -8,9 +8,11 @@ the total is odd), as the converted weights expect. Channel widths come from
 :class:`I3DConfig`, so tests build a tiny network with the same layout.
 
 The runner takes uint8 clips as :func:`metrics.fvd.clip_for_i3d` makes them (16 x 224 x 224 x 3),
-scales them to [-1, 1] and returns, per clip, the Mixed_5c activations averaged over time and
-space (1024 values for the full network) or, with ``output="logits"``, the 400 Kinetics logits
-computed from them (what the reference FVD implementation compares).
+scales them to [-0.5, 0.5] (``x / 255 - 0.5``, exactly what VideoGPT's ``preprocess`` feeds its
+I3D) and returns, per clip, the Mixed_5c activations averaged over time and space (1024 values
+for the full network) or, with ``output="logits"``, the 400 Kinetics logits computed from them
+(what the reference FVD compares). Batch norm uses VideoGPT's epsilon, 1e-5. Sources of each
+constant: docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ CONFIG_FILE = "i3d_config.json"  # optional, next to the weights: a non-default 
 MIXED_BLOCKS = ("Mixed_3b", "Mixed_3c", "Mixed_4b", "Mixed_4c", "Mixed_4d", "Mixed_4e",
                 "Mixed_4f", "Mixed_5b", "Mixed_5c")  # fmt: skip
 OUTPUTS = ("features", "logits")
+INPUT_OFFSET = 0.5  # VideoGPT's preprocess: pixels / 255 - 0.5 (its fvd.py does not rescale)
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ class I3DConfig:
         (384, 192, 384, 48, 128, 128),
     )
     num_classes: int = 400
-    bn_eps: float = 1e-3  # the original TensorFlow network's batch-norm epsilon
+    bn_eps: float = 1e-5  # VideoGPT's pytorch_i3d.py Unit3D (the reference FVD network)
 
     def __post_init__(self) -> None:
         if len(self.stem) != 3 or len(self.mixed) != len(MIXED_BLOCKS):
@@ -181,7 +184,8 @@ def build_network(config: I3DConfig):
             self.logits = Unit3D(channels, config.num_classes, norm=False, relu=False)
 
         def features(self, x: torch.Tensor) -> torch.Tensor:
-            """(N, 3, T, H, W) in [-1, 1] -> (N, feature_dim): Mixed_5c averaged over T, H, W."""
+            """(N, 3, T, H, W) in [-0.5, 0.5] -> (N, feature_dim): Mixed_5c averaged over
+            T, H, W."""
             for name in self.order:
                 x = self._modules[name](x)
             return x.mean(dim=(2, 3, 4))
@@ -261,7 +265,7 @@ class I3DFeatures:
             for first in range(0, total, step):
                 batch = np.stack([np.asarray(c) for c in request.clips[first:first + step]])
                 x = torch.from_numpy(batch).to(self.device).permute(0, 4, 1, 2, 3)
-                x = x.to(self.dtype) / 127.5 - 1.0
+                x = x.to(self.dtype) / 255.0 - INPUT_OFFSET
                 out = self.network.features(x)
                 if request.output == "logits":
                     out = self.network.classify(out)
@@ -284,10 +288,10 @@ def _read_state(path: Path) -> dict[str, Any]:
 
 def build(ctx: LoadContext) -> I3DFeatures:
     """The I3D runner from the spec's checkpoint (and ``i3d_config.json`` when present)."""
-    config_path = ctx.weights / CONFIG_FILE if ctx.weights is not None else None
-    config = (I3DConfig.from_json(config_path.read_text())
-              if config_path is not None and config_path.is_file() else I3DConfig())
     path = ctx.file(ctx.spec.files[0])
+    config_path = next((p for p in (path.parent / CONFIG_FILE, ctx.weights / CONFIG_FILE)
+                        if p.is_file()), None)
+    config = I3DConfig.from_json(config_path.read_text()) if config_path else I3DConfig()
     network = build_network(config)
     load_state(network, _read_state(path), path.name)
     network = network.eval().to(ctx.device, ctx.torch_dtype)

@@ -13,14 +13,16 @@ SPECS = (
         kind="transformers",
         builder="pipelines.features.clip:build",
         repo_id="openai/clip-vit-base-patch32",
-        # The repo's main branch has no safetensors file; transformers reads this .bin with
-        # torch.load(weights_only=True), which refuses anything but tensors.
+        revision="d15b5f29721ca72dac15f8526b284be910de18be",
+        # transformers reads this .bin with torch.load(weights_only=True), which refuses anything
+        # but tensors; before that the studio checks it against the Hub's LFS sha256.
         files=("*.json", "merges.txt", "pytorch_model.bin"),
         license="MIT",
         est_memory_gb=0.6,
         dtypes=("float16", "float32"),
         tags=("embeddings", "clip", "keyframes", "benchmark"),
-        description="Image and text embeddings for clustering, consistency and text-image scores.",
+        description="Image and text embeddings for clustering, consistency and text-image scores. "
+        "Weights: OpenAI's CLIP on the Hub (openai/clip-vit-base-patch32), MIT.",
     ),
     PipelineSpec(
         id="metrics.i3d",
@@ -28,17 +30,22 @@ SPECS = (
         label="I3D Kinetics-400 video features (FVD)",
         kind="torch",
         builder="pipelines.features.i3d:build",
-        # Unverified: a mirror of VideoGPT's i3d_pretrained_400.pt (DeepMind's Kinetics-400 RGB
-        # I3D converted to the PyTorch port's layout), a plain state dict that FVD code loads
-        # with torch.load(weights_only=True). No safetensors copy was found.
-        repo_id="Xiaodong/FVD_I3D",
-        files=("i3d_pretrained_400.pt",),
-        license="Apache-2.0",
+        # VideoGPT's i3d_pretrained_400.pt (DeepMind's Kinetics-400 RGB I3D converted to the
+        # PyTorch port's layout), as the Open-Sora-Plan Space vendors it beside VideoGPT's FVD
+        # code, at a pinned commit; a plain state dict read with torch.load(weights_only=True)
+        # after its sha256 (the Hub's LFS id at that commit) is checked.
+        repo_id="LanguageBind/Open-Sora-Plan-v1.0.0",
+        repo_type="space",
+        revision="810fa8c4bdb3a4c8eec9bd57375c29bde6fb46de",
+        files=("opensora/eval/fvd/videogpt/i3d_pretrained_400.pt",),
+        license="Apache-2.0 (DeepMind kinetics-i3d weights; VideoGPT conversion, MIT)",
         est_memory_gb=0.5,
         dtypes=("float32",),
         tags=("fvd", "video", "benchmark"),
-        description="Inception-I3D (Kinetics-400 RGB) features of 16-frame 224x224 clips for the "
-        "Fréchet Video Distance. Repo unverified.",
+        description="Inception-I3D (Kinetics-400 RGB) logits of 16-frame 224x224 clips for the "
+        "Fréchet Video Distance, as VideoGPT's reference computes them (docs/metrics.md). "
+        "Weights: VideoGPT's i3d_pretrained_400.pt from the Open-Sora-Plan Space at a pinned "
+        "commit; DeepMind's weights are Apache-2.0.",
     ),
     PipelineSpec(
         id="metrics.lpips-alex",
@@ -46,17 +53,23 @@ SPECS = (
         label="LPIPS v0.1 (AlexNet)",
         kind="torch",
         builder="pipelines.features.lpips_alex:build",
-        # Unverified: torchvision's ImageNet AlexNet (IMAGENET1K_V1, 244 MB) as safetensors.
+        # torchvision's ImageNet AlexNet (IMAGENET1K_V1, 244 MB) from download.pytorch.org, the
+        # file torchvision itself downloads; its name carries the first digits of its sha256.
         # Only its convolution weights (features.*) are read; LPIPS' linear layers ship inside
         # the lpips package.
-        repo_id="theunnecessarythings/vision_models",
-        files=("alexnet.safetensors",),
+        repo_id="pytorch/vision",
+        files=("alexnet-owt-7be5be79.pth",),
+        urls={"alexnet-owt-7be5be79.pth":
+              "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth"},
+        sha256={"alexnet-owt-7be5be79.pth":
+                "7be5be791159472b1fbf3c69796f7cb30dca7ad8466c2df70058c37116cdee02"},
         license="BSD-3-Clause",
         est_memory_gb=0.1,
         dtypes=("float32",),
         tags=("lpips", "image", "benchmark", "super_res"),
-        description="Perceptual image distance (0 is identical) on AlexNet features. "
-        "Backbone repo unverified.",
+        description="Perceptual image distance (0 is identical) on AlexNet features. Weights: "
+        "torchvision's ImageNet AlexNet (download.pytorch.org, BSD-3-Clause, sha256-pinned) and "
+        "the lpips package's v0.1 linear layers (BSD-2-Clause).",
     ),
     PipelineSpec(
         id="metrics.face-landmarks",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pipelines.registry import PipelineSpec
 
-# The reference PyTorch AdaIN checkpoints (naoto0804/pytorch-AdaIN, converted from Huang and
-# Belongie's Torch release) as .pth pickles; read with torch.load(weights_only=True).
-ADAIN_REPO = "p1atdev/pytorch-AdaIN"
+# The reference PyTorch AdaIN checkpoints (converted from Huang and Belongie's Torch release) as
+# the naoto0804/pytorch-AdaIN GitHub release v0.0.0 publishes them: .pth pickles, checked against
+# their sha256, then read with torch.load(weights_only=True).
+ADAIN_REPO = "naoto0804/pytorch-AdaIN"
+ADAIN_RELEASE = "https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0"
 
 SPECS = (
     PipelineSpec(
@@ -28,11 +30,19 @@ SPECS = (
         builder="pipelines.style.adain:build",
         repo_id=ADAIN_REPO,
         files=("vgg_normalised.pth", "decoder.pth"),
+        urls={"vgg_normalised.pth": f"{ADAIN_RELEASE}/vgg_normalised.pth",
+              "decoder.pth": f"{ADAIN_RELEASE}/decoder.pth"},
+        sha256={
+            "vgg_normalised.pth":
+                "804ca2835ecf7539f0cd2a7ac3c18ce81e6f8468969ae7117ac0c148d286bb4a",
+            "decoder.pth": "379ca41d59f3a37eed3599bbbc2560c19da5c458870a5ffd3a9dd41aa88f9472",
+        },
         license="MIT (pytorch-AdaIN)",
         est_memory_gb=0.6,
         dtypes=("float16", "float32"),
         tags=("image", "video", "arbitrary-style", "neural"),
         description="Any style image: VGG-19 features renormalised to the style's statistics "
-                    "and decoded; alpha trade-off, two-style interpolation.",
+                    "and decoded; alpha trade-off, two-style interpolation. Weights: the "
+                    "naoto0804/pytorch-AdaIN GitHub release assets (MIT), sha256-pinned.",
     ),
 )

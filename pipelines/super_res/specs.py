@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pipelines.registry import PipelineSpec
 
-# One Hub repo mirrors the three Real-ESRGAN release checkpoints byte for byte as .pth pickles
-# (no safetensors there); they are read with torch.load(weights_only=True).
-REAL_ESRGAN_REPO = "leonelhs/realesrgan"
+# The Real-ESRGAN checkpoints as xinntao/Real-ESRGAN's GitHub releases publish them: .pth
+# pickles, checked against their sha256, then read with torch.load(weights_only=True).
+REAL_ESRGAN_REPO = "xinntao/Real-ESRGAN"
 REAL_ESRGAN_LICENSE = "BSD-3-Clause (Real-ESRGAN weights, Xintao Wang et al.)"
+REAL_ESRGAN_RELEASES = "https://github.com/xinntao/Real-ESRGAN/releases/download"
 
 SPECS = (
     PipelineSpec(
@@ -32,7 +33,9 @@ SPECS = (
         est_memory_gb=0.6,
         dtypes=("bfloat16", "float16", "float32"),
         tags=("image", "x2", "transformer"),
-        description="SwinV2 transformer trained on bicubic downscaling (DIV2K): faithful x2.",
+        description="SwinV2 transformer trained on bicubic downscaling (DIV2K): faithful x2. "
+                    "Weights: the authors' Hub repo (caidas), Apache-2.0; unpinned (no public "
+                    "commit found).",
     ),
     PipelineSpec(
         id="super_res.swin2sr-realworld-x4",
@@ -48,7 +51,9 @@ SPECS = (
         est_memory_gb=0.7,
         dtypes=("bfloat16", "float16", "float32"),
         tags=("image", "x4", "transformer", "real-world"),
-        description="Swin2SR trained on BSRGAN degradations: x4 for photos with noise and blur.",
+        description="Swin2SR trained on BSRGAN degradations: x4 for photos with noise and blur. "
+                    "Weights: the authors' Hub repo (caidas), Apache-2.0; unpinned (no public "
+                    "commit found).",
     ),
     PipelineSpec(
         id="super_res.realesrgan-x4plus",
@@ -58,11 +63,16 @@ SPECS = (
         builder="pipelines.super_res.models:build_spandrel",
         repo_id=REAL_ESRGAN_REPO,
         files=("RealESRGAN_x4plus.pth",),
+        urls={"RealESRGAN_x4plus.pth": f"{REAL_ESRGAN_RELEASES}/v0.1.0/RealESRGAN_x4plus.pth"},
+        sha256={"RealESRGAN_x4plus.pth":
+                "4fa0d38905f75ac06eb49a7951b426670021be3018265fd191d2125df9d682f1"},
         license=REAL_ESRGAN_LICENSE,
         est_memory_gb=0.5,
         dtypes=("float16", "float32"),
         tags=("image", "video", "x4", "gan"),
-        description="RRDBNet (23 blocks) GAN for real-world photos: x4, removes noise and blur.",
+        description="RRDBNet (23 blocks) GAN for real-world photos: x4, removes noise and "
+                    "blur. Weights: xinntao's GitHub release v0.1.0 (BSD-3-Clause), "
+                    "sha256-pinned.",
     ),
     PipelineSpec(
         id="super_res.realesrgan-x2plus",
@@ -72,11 +82,15 @@ SPECS = (
         builder="pipelines.super_res.models:build_spandrel",
         repo_id=REAL_ESRGAN_REPO,
         files=("RealESRGAN_x2plus.pth",),
+        urls={"RealESRGAN_x2plus.pth": f"{REAL_ESRGAN_RELEASES}/v0.2.1/RealESRGAN_x2plus.pth"},
+        sha256={"RealESRGAN_x2plus.pth":
+                "49fafd45f8fd7aa8d31ab2a22d14d91b536c34494a5cfe31eb5d89c2fa266abb"},
         license=REAL_ESRGAN_LICENSE,
         est_memory_gb=0.5,
         dtypes=("float16", "float32"),
         tags=("image", "video", "x2", "gan"),
-        description="RRDBNet with pixel unshuffle: x2 for real-world photos.",
+        description="RRDBNet with pixel unshuffle: x2 for real-world photos. Weights: xinntao's "
+                    "GitHub release v0.2.1 (BSD-3-Clause), sha256-pinned.",
     ),
     PipelineSpec(
         id="super_res.realesr-animevideov3",
@@ -86,10 +100,16 @@ SPECS = (
         builder="pipelines.super_res.models:build_spandrel",
         repo_id=REAL_ESRGAN_REPO,
         files=("realesr-animevideov3.pth",),
+        urls={"realesr-animevideov3.pth":
+              f"{REAL_ESRGAN_RELEASES}/v0.2.5.0/realesr-animevideov3.pth"},
+        sha256={"realesr-animevideov3.pth":
+                "b8a8376811077954d82ca3fcf476f1ac3da3e8a68a4f4d71363008000a18b75d"},
         license=REAL_ESRGAN_LICENSE,
         est_memory_gb=0.2,
         dtypes=("float16", "float32"),
         tags=("image", "video", "x4", "anime", "fast"),
-        description="Compact VGG-style x4 network (0.6 M parameters) for anime and video frames.",
+        description="Compact VGG-style x4 network (0.6 M parameters) for anime and video "
+                    "frames. Weights: xinntao's GitHub release v0.2.5.0 (BSD-3-Clause), "
+                    "sha256-pinned.",
     ),
 )
