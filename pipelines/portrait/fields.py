@@ -19,8 +19,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from pipelines.face_motion import find_iris as iris_near
+from pipelines.face_motion import smootherstep
 from pipelines.faces import Box, Face
-from pipelines.portrait.motion import smootherstep
 
 
 @dataclass(frozen=True)
@@ -118,16 +119,7 @@ def find_iris(gray: np.ndarray, box: Box, size: int) -> Box:
     darkest spot of the blurred neighbourhood, so the blink lands on the real eye. ``size``
     is the side of the returned box (Haar eye boxes are about a quarter of the face wide).
     """
-    cx, cy = box.center
-    x0, x1 = max(0, int(cx - 0.8 * size)), min(gray.shape[1], int(cx + 0.8 * size) + 1)
-    y0, y1 = max(0, int(cy - 0.6 * size)), min(gray.shape[0], int(cy + 0.6 * size) + 1)
-    if x1 - x0 >= 3 and y1 - y0 >= 3:
-        blurred = cv2.GaussianBlur(gray[y0:y1, x0:x1].astype(np.float32), (0, 0), 0.12 * size)
-        dy, dx = np.unravel_index(int(blurred.argmin()), blurred.shape)
-        ix, iy = x0 + int(dx), y0 + int(dy)
-        # Farther away, something darker than an eye (hair, glasses) won: keep the guess.
-        if abs(ix - cx) <= 0.4 * size and abs(iy - cy) <= 0.4 * size:
-            cx, cy = ix, iy
+    cx, cy = iris_near(gray, *box.center, size)
     return Box(round(cx - size / 2), round(cy - size / 2), size, size)
 
 

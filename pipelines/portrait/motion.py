@@ -14,11 +14,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from pipelines.face_motion import BLINK_LAG, TAU, Sway, blink_closure, blink_starts, smootherstep
 from pipelines.portrait.request import MotionSettings
 
-TAU = 2 * math.pi
+__all__ = ["Choreography", "FrameMotion", "scaled", "smootherstep"]
+
 BREATH_SECONDS = 3.8  # a calm breath
-BLINK_CLOSE, BLINK_HOLD, BLINK_OPEN = 0.08, 0.04, 0.16  # seconds
 # Amplitudes at strength 1.
 ROLL_RADIANS = math.radians(1.6)
 HEAD_SHIFT = 0.012  # of the face width
@@ -60,50 +61,6 @@ def scaled(motion: FrameMotion, gain: float) -> FrameMotion:
                    orbit=(motion.orbit[0] * gain, motion.orbit[1] * gain))
 
 
-def smootherstep(x: np.ndarray | float) -> np.ndarray:
-    """0 -> 1 with zero velocity and acceleration at both ends."""
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * x * (x * (6 * x - 15) + 10)
-
-
-class _Wobble:
-    """A sum of sines, zero at u=0; whole cycles per clip when looping."""
-
-    def __init__(self, rng: np.random.Generator, seconds: float, loop: bool, base_hz: float):
-        self.freqs: list[float] = []
-        self.weights = (0.7, 0.3)
-        for harmonic in (1.0, 2.3):
-            cycles = base_hz * harmonic * seconds * rng.uniform(0.85, 1.15)
-            self.freqs.append(max(1.0, round(cycles)) if loop else max(0.35, cycles))
-        self.phases = rng.uniform(0, TAU, size=2)
-
-    def __call__(self, u: float) -> float:
-        return float(sum(w * (math.sin(TAU * f * u + p) - math.sin(p))
-                         for w, f, p in zip(self.weights, self.freqs, self.phases, strict=True)))
-
-
-def _blink_closure(tau: float) -> float:
-    """Eyelid closure ``tau`` seconds after a blink starts: fast close, short hold, slower open."""
-    if tau <= 0 or tau >= BLINK_CLOSE + BLINK_HOLD + BLINK_OPEN:
-        return 0.0
-    if tau < BLINK_CLOSE:
-        return float(smootherstep(tau / BLINK_CLOSE))
-    if tau < BLINK_CLOSE + BLINK_HOLD:
-        return 1.0
-    return float(1.0 - smootherstep((tau - BLINK_CLOSE - BLINK_HOLD) / BLINK_OPEN))
-
-
-def _blink_starts(rng: np.random.Generator, seconds: float, loop: bool) -> list[float]:
-    """Blink start times in seconds, every 2.5-5 s, never across frame 0 or the loop seam."""
-    length = BLINK_CLOSE + BLINK_HOLD + BLINK_OPEN
-    latest = seconds - length - (0.1 if loop else 0.0)
-    starts, t = [], rng.uniform(0.5, 2.0) if seconds > 2.2 else seconds * rng.uniform(0.3, 0.5)
-    while t <= latest:
-        starts.append(t)
-        t += rng.uniform(2.5, 5.0)
-    return starts
-
-
 class Choreography:
     """Per-frame motion amounts for one clip, fully determined by the settings and the seed."""
 
@@ -117,16 +74,16 @@ class Choreography:
         seconds, loop = self.seconds, self.loop
         # Short clips move more slowly so that a 2 s loop is not a frantic wobble.
         pace = min(1.0, math.sqrt(seconds / 4.0))
-        self._roll = _Wobble(rng, seconds, loop, 0.16)
-        self._dx = _Wobble(rng, seconds, loop, 0.12)
-        self._dy = _Wobble(rng, seconds, loop, 0.14)
-        self._turn = _Wobble(rng, seconds, loop, 0.10)
+        self._roll = Sway(rng, seconds, loop, 0.16)
+        self._dx = Sway(rng, seconds, loop, 0.12)
+        self._dy = Sway(rng, seconds, loop, 0.14)
+        self._turn = Sway(rng, seconds, loop, 0.10)
         self._local = settings.strength * (0.6 + 0.4 * pace)
         cycles = seconds / BREATH_SECONDS
         self._breath_cycles = max(1.0, round(cycles)) if loop else max(0.5, cycles)
-        self._blinks = _blink_starts(rng, seconds, loop)
+        self._blinks = blink_starts(rng, seconds, loop)
         # Both eyes blink together, the second a hair later, as real eyes do.
-        self._blink_lag = float(rng.uniform(0.0, 0.012))
+        self._blink_lag = float(rng.uniform(0.0, BLINK_LAG))
         self.orbit_sign = 1.0 if rng.random() < 0.5 else -1.0
         self.pan_sign = 1.0 if rng.random() < 0.5 else -1.0
 
@@ -150,7 +107,8 @@ class Choreography:
         blinks = (0.0, 0.0)
         if s.blink and amp > 0:
             left, right = (
-                max((_blink_closure(t - start - lag) for start in self._blinks), default=0.0)
+                max((float(blink_closure(t - start - lag)) for start in self._blinks),
+                    default=0.0)
                 for lag in (0.0, self._blink_lag)
             )
             blinks = (left, right)

@@ -19,13 +19,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipelines.face_motion import Sway, blink_starts, find_iris, ramp
+from pipelines.face_motion import blink_track as closure_at
 from pipelines.faces import Box, Face
 
+_smoothstep = ramp  # the shared easing curve (pipelines.face_motion)
 
-def _smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
-    t = np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0)
-    return t * t * (3 - 2 * t)
-
+# Where a mouth sits in a face box, as fractions of the box (Haar face boxes end near the chin).
+MOUTH_ROW = 0.82  # the line between the lips, from the box's top
+MOUTH_HALF_SPAN = 0.08  # lips' half height when colour finds nothing
+MOUTH_SEARCH_TOP = 0.62  # below the nose tip: where the lip search starts
+MOUTH_SEARCH_BOTTOM = 1.0  # the chin
+MOUTH_SEARCH_WIDEN = 0.15  # of the mouth box's width, on each side (wide smiles)
+# Cheek patches whose median colour is the skin the lips are compared with.
+CHEEK_ROWS = (0.52, 0.64)  # from the box's top: below the eyes, above the mouth corners
+CHEEK_COLUMNS = (0.16, 0.72)  # left edge of each patch, from the box's left
+CHEEK_WIDTH = 0.12
+# Lip rows: redder than the cheeks (a*), teeth lighter, the opening darker, in that order.
+LIP_RED, TEETH_LIGHT, OPENING_DARK = 2.0, 0.3, 0.1
+LIP_ROW_SPREAD = 0.1  # of the box's height: the Gaussian prior around MOUTH_ROW
+LIP_MIN_SCORE = 6.0  # a row scoring less than this has no lip colour (a beard, low contrast)
+LIP_KEEP = 0.4  # rows and columns within this fraction of the best score belong to the lips
+LIP_HALF_WIDTH = (0.3, 0.8)  # plausible lips' half width, of the mouth box's width
 
 def _roi(x0: float, y0: float, x1: float, y1: float, width: int, height: int) -> Box:
     left, top = max(0, int(np.floor(x0))), max(0, int(np.floor(y0)))
@@ -65,43 +80,47 @@ def locate_mouth(rgb: np.ndarray, face: Face) -> MouthGeometry:
     import cv2
 
     box, mouth = face.box, face.mouth
-    prior = box.y + 0.82 * box.h
+    prior = box.y + MOUTH_ROW * box.h
     fallback = MouthGeometry(mouth.x + mouth.w / 2, prior, mouth.w / 2,
-                             prior - 0.08 * box.h, prior + 0.08 * box.h)
+                             prior - MOUTH_HALF_SPAN * box.h, prior + MOUTH_HALF_SPAN * box.h)
     height, width = rgb.shape[:2]
-    area = _roi(mouth.x - 0.15 * mouth.w, box.y + 0.62 * box.h, mouth.x + 1.15 * mouth.w,
-                box.y + 1.0 * box.h, width, height)
+    area = _roi(mouth.x - MOUTH_SEARCH_WIDEN * mouth.w, box.y + MOUTH_SEARCH_TOP * box.h,
+                mouth.x + (1 + MOUTH_SEARCH_WIDEN) * mouth.w, box.y + MOUTH_SEARCH_BOTTOM * box.h,
+                width, height)
     if area.w < 8 or area.h < 8:
         return fallback
+
     def lab(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
         part = rgb[max(0, int(y0)): max(0, int(y1)), max(0, int(x0)): max(0, int(x1))]
         if not part.size:
             return np.empty((0, 0, 3), np.float32)
         return cv2.cvtColor(np.ascontiguousarray(part), cv2.COLOR_RGB2LAB).astype(np.float32)
 
-    cheeks = [lab(box.x + fx * box.w, box.y + 0.52 * box.h, box.x + (fx + 0.12) * box.w,
-                  box.y + 0.64 * box.h).reshape(-1, 3) for fx in (0.16, 0.72)]
+    top_row, bottom_row = CHEEK_ROWS
+    cheeks = [lab(box.x + fx * box.w, box.y + top_row * box.h, box.x + (fx + CHEEK_WIDTH) * box.w,
+                  box.y + bottom_row * box.h).reshape(-1, 3) for fx in CHEEK_COLUMNS]
     cheeks = np.concatenate(cheeks)
     if not len(cheeks):
         return fallback
     skin = np.median(cheeks, axis=0)
     patch = lab(area.x, area.y, area.x + area.w, area.y + area.h)
     lighter = patch[..., 0] - skin[0]  # teeth are lighter than skin; the opening darker
-    score = (2 * np.maximum(patch[..., 1] - skin[1], 0) + 0.3 * np.maximum(lighter, 0)
-             + 0.1 * np.maximum(-lighter, 0))
+    score = (LIP_RED * np.maximum(patch[..., 1] - skin[1], 0)
+             + TEETH_LIGHT * np.maximum(lighter, 0) + OPENING_DARK * np.maximum(-lighter, 0))
     score = cv2.GaussianBlur(score, (0, 0), max(0.8, box.h / 80))
     ys = np.arange(area.y, area.y + area.h, dtype=np.float32)
-    rows = score[:, int(0.3 * area.w): int(0.7 * area.w)].mean(1)
-    rows = rows * np.exp(-0.5 * ((ys - prior) / (0.1 * box.h)) ** 2)
-    if rows.max() < 6:
+    rows = score[:, int(0.3 * area.w): int(0.7 * area.w)].mean(1)  # the mouth's middle columns
+    rows = rows * np.exp(-0.5 * ((ys - prior) / (LIP_ROW_SPREAD * box.h)) ** 2)
+    if rows.max() < LIP_MIN_SCORE:
         return fallback
-    keep = rows >= 0.4 * rows.max()
+    keep = rows >= LIP_KEEP * rows.max()
     top, bottom = float(ys[keep].min()), float(ys[keep].max())
     seam = (top + bottom) / 2
     band = score[keep].mean(0)
-    cols = np.flatnonzero(band >= 0.4 * band.max())
+    cols = np.flatnonzero(band >= LIP_KEEP * band.max())
     half = (cols.max() - cols.min()) / 2
-    if not 0.3 * mouth.w <= half <= 0.8 * mouth.w:
+    low, high = LIP_HALF_WIDTH
+    if not low * mouth.w <= half <= high * mouth.w:
         return MouthGeometry(fallback.cx, seam, fallback.half_width, top, bottom)
     return MouthGeometry(area.x + (cols.min() + cols.max()) / 2, seam, float(half), top, bottom)
 
@@ -231,16 +250,8 @@ class EyeRig:
 
     @staticmethod
     def _iris(gray: np.ndarray, eye: Box) -> tuple[float, float]:
-        """The darkest spot of the eye box's middle (the iris), or the box centre."""
-        import cv2
-
-        x0, y0 = eye.x + eye.w // 5, eye.y + eye.h // 5
-        patch = gray[y0: eye.y + eye.h - eye.h // 5, x0: eye.x + eye.w - eye.w // 5]
-        if patch.size < 9:
-            return eye.center
-        blurred = cv2.GaussianBlur(patch.astype(np.float32), (0, 0), max(1.0, eye.w / 12))
-        y, x = np.unravel_index(int(np.argmin(blurred)), blurred.shape)
-        return x0 + float(x), y0 + float(y)
+        """The iris near the eye box's centre (the shared finder), or the box centre."""
+        return find_iris(gray, *eye.center, eye.w * 0.8)
 
     def apply(self, frame: np.ndarray, closure: float) -> None:
         """Close the eyes of ``frame`` in place by ``closure`` (0 open .. 1 shut)."""
@@ -255,18 +266,9 @@ class EyeRig:
 
 
 def blink_track(n_frames: int, fps: float, rng: np.random.Generator) -> np.ndarray:
-    """Eye closure per frame (0..1): a blink every 2.5-7 s or so, each about 0.3 s long."""
+    """Eye closure per frame (0..1), blinking at the shared rhythm (pipelines.face_motion)."""
     times = (np.arange(n_frames) + 0.5) / fps
-    closure = np.zeros(n_frames, np.float32)
-    start = rng.uniform(0.6, 2.0)
-    end = times[-1] if n_frames else 0.0
-    while start < end:
-        since = times - start
-        closing = _smoothstep(0.0, 0.09, since)
-        opening = 1 - _smoothstep(0.13, 0.33, since)
-        closure = np.maximum(closure, closing * opening * (since >= 0))
-        start += 2.2 + rng.gamma(2.0, 1.0)
-    return closure
+    return closure_at(times, blink_starts(rng, n_frames / fps))
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,22 +285,19 @@ class HeadPose:
     scale: float = 1.0
 
 
-def _wander(times: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Smooth motion in [-1, 1]: three slow sines with random rates (0.07-0.4 Hz) and phases."""
-    rates = rng.uniform(0.07, 0.4, 3)
-    phases = rng.uniform(0, 2 * np.pi, 3)
-    weights = np.array([0.5, 0.3, 0.2])
-    return (weights[:, None] * np.sin(2 * np.pi * rates[:, None] * times + phases[:, None])).sum(0)
-
-
 def head_track(n_frames: int, fps: float, face: Box, rng: np.random.Generator,
                amount: float = 1.0, emphasis: np.ndarray | None = None) -> list[HeadPose]:
     """Head poses per frame: slow wandering, plus a slight nod with the speech's loud parts."""
     times = np.arange(n_frames) / fps
-    angle = 2.0 * _wander(times, rng)
-    dx = 0.015 * face.w * _wander(times, rng)
-    dy = 0.01 * face.h * _wander(times, rng)
-    scale = 1 + 0.008 * _wander(times, rng)
+    seconds = n_frames / fps
+
+    def wander() -> np.ndarray:  # halved: Sway spans [-2, 2], these amplitudes assume ±1
+        return 0.5 * Sway(rng, seconds).at_seconds(times)
+
+    angle = 2.0 * wander()
+    dx = 0.015 * face.w * wander()
+    dy = 0.01 * face.h * wander()
+    scale = 1 + 0.008 * wander()
     if emphasis is not None and len(emphasis) == n_frames:
         width = max(1, round(0.25 * fps))
         kernel = np.hanning(2 * width + 3)[1:-1]
