@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gradio as gr
 
+from pipelines import hub
 from pipelines.registry import GIB, STATUS_HEADERS, Registry, status_rows
+from tabs import downloads
 from tabs.common import ACCELERATOR, ACCELERATOR_CONCURRENCY, gpu, ui_text, user_errors
 
 TITLE = "Models"
@@ -30,6 +32,18 @@ def cache_summary(registry: Registry) -> str:
     return "\n".join(lines)
 
 
+def disk_summary(registry: Registry) -> str:
+    """Disk the model files use: the total (shared files counted once) and the largest specs."""
+    per_spec, total = hub.disk_usage(registry)
+    used = sorted(((b, s) for s, b in per_spec.items() if b), reverse=True)
+    parts = ", ".join(f"`{s}` {hub.human_bytes(b)}" for b, s in used[:6]) or "none yet"
+    gated = [s.id for s in registry if s.gated]
+    note = (f" Gated (accept the licence on the repo's page, then set HF_TOKEN or run "
+            f"`hf auth login`): {', '.join(gated)}." if gated else "")
+    return (f"**Model files on disk:** {hub.human_bytes(total)} in all ({parts}). Hub cache "
+            f"`{hub.hub_cache_dir()}`, URL cache `{hub.url_cache_dir()}`.{note}")
+
+
 def build(registry: Registry):
     """Lay out the tab; returns the (handler, outputs) that refresh it when it is opened."""
     gr.Markdown(ui_text("models"))
@@ -48,21 +62,29 @@ def build(registry: Registry):
         load = gr.Button("Load", variant="primary", scale=1)
         unload = gr.Button("Unload", scale=1)
         free_all = gr.Button("Free all", variant="stop", scale=1)
+    with gr.Row():
+        cancel = gr.Button("Cancel download", size="sm", scale=0)
+        delete = gr.Button("Delete files", size="sm", variant="stop", scale=0)
+    token = gr.State(downloads.new_cancel_token)
     message = gr.Markdown()
-    summary = gr.Markdown(cache_summary(registry))
+    summary = gr.Markdown(cache_summary(registry) + "\n\n" + disk_summary(registry))
 
     def snapshot(note: str = ""):
-        return status_rows(registry), note, cache_summary(registry)
+        return (status_rows(registry), note,
+                cache_summary(registry) + "\n\n" + disk_summary(registry))
 
     @user_errors
     def do_refresh():
         return snapshot()
 
     @user_errors
-    def do_fetch(chosen: str):
-        folder = registry.fetch(chosen)
-        where = f" into `{folder}`" if folder else " (weight-free: nothing to download)"
-        return snapshot(f"Fetched `{chosen}`{where}.")
+    def do_fetch(chosen: str, session: str, progress=gr.Progress()):  # noqa: B008 (gradio idiom)
+        return snapshot(downloads.download(registry, chosen, progress=progress,
+                                           cancel_token=session))
+
+    @user_errors
+    def do_delete(chosen: str):
+        return snapshot(hub.prune(registry, chosen).describe())
 
     @gpu()
     @user_errors
@@ -83,7 +105,10 @@ def build(registry: Registry):
     # Progress shows on the message line only, so an error toast never blanks the table.
     quiet = {"show_progress_on": [message]}
     refresh.click(do_refresh, None, outputs, api_name="models_status", **quiet)
-    fetch.click(do_fetch, spec_id, outputs, api_name="models_fetch", concurrency_limit=2, **quiet)
+    fetch.click(do_fetch, [spec_id, token], outputs, api_name="models_fetch",
+                concurrency_limit=2, **quiet)
+    cancel.click(downloads.cancel, token, message, api_name="models_cancel_fetch", **quiet)
+    delete.click(do_delete, spec_id, outputs, api_name="models_delete", **quiet)
     load.click(
         do_load,
         spec_id,

@@ -367,3 +367,26 @@ def test_lpips_backbone_by_url_loads_through_the_registry(online):
     runner = registry.load("metrics.lpips-alex")
     image = (torch.rand(32, 32, 3).numpy() * 255).astype("uint8")
     assert runner.distance(image, image) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_models_tab_shows_disk_and_gated_specs_and_builds_its_controls(online):
+    import gradio as gr
+
+    from tabs import downloads, models
+
+    online.add_repo(REPO, {"model.pth": pth_bytes(9)})
+    spec = tiny_spec("tiny", ("model.pth",))
+    gated = tiny_spec("gated", ("model.pth",), repo_id="studio-test/gated", gated=True)
+    registry = Registry((spec, gated))
+    registry.fetch(spec.id)
+    text = models.disk_summary(registry)
+    size = hub.human_bytes(hub.spec_disk_bytes(spec))
+    assert f"{size} in all" in text and f"`style.tiny` {size}" in text
+    assert "Gated" in text and "style.gated" in text and "hf auth login" in text
+    with gr.Blocks() as demo:
+        models.build(registry)
+        backend = gr.Dropdown([spec.id, gated.id], value=spec.id)
+        downloads.build_panel(registry, backend)
+    names = {d.get("api_name") for d in demo.config["dependencies"]}
+    assert {"models_fetch", "models_delete", "models_cancel_fetch"} <= names
+    assert downloads.cancel(downloads.new_cancel_token()).startswith("Cancelling")
