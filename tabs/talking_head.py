@@ -9,23 +9,30 @@ from pathlib import Path
 import gradio as gr
 
 from pipelines.registry import Registry
-from pipelines.talking_head import speech
-from pipelines.talking_head.job import TalkJob, TalkOptions, sharpen_choices, talk
+from pipelines.talking_head import TASK, speech
+from pipelines.talking_head.job import TalkJob, finish, sharpen_choices
+from pipelines.task import run_job
 from tabs.common import (
     ACCELERATOR,
     ACCELERATOR_CONCURRENCY,
     ASSETS,
     backend_dropdown,
+    backend_updates,
     gpu,
     image_upload,
     progress_callback,
+    setting_id,
+    setting_widget,
     ui_text,
     user_errors,
 )
 
-TITLE = "Talking heads"
-TASK = "talking_head"
-EXAMPLES = ASSETS / TASK
+TITLE = TASK.title
+EXAMPLES = ASSETS / TASK.id
+# The advanced settings in the accordion's order (the seed sits between the two groups);
+# widgets of settings a backend does not take are hidden when it is picked.
+ADVANCED = ("blinks", "head_motion", "mouth_strength")
+MODEL = ("max_side", "batch_size", "chin_padding")
 NO_ESPEAK = (
     "**Typed text is off:** espeak-ng is not installed on this machine. "
     "Install it with `sudo apt-get install espeak-ng` (Debian/Ubuntu) or "
@@ -48,9 +55,16 @@ def summary(job: TalkJob, used_video_over_portrait: bool) -> str:
 
 
 def build(registry: Registry) -> None:
-    gr.Markdown(ui_text(TASK))
+    gr.Markdown(ui_text(TASK.id))
     has_espeak = speech.espeak_path() is not None
     sharpeners = sharpen_choices(registry)
+    settings = TASK.settings
+    group = TASK.group_of(registry.default(TASK.id))
+
+    def widget(name: str, **kwargs) -> gr.Component:
+        kwargs.setdefault("visible", settings[name].applies_to(group))
+        return setting_widget(TASK.id, settings[name], **kwargs)
+
     with gr.Row():
         with gr.Column():
             with gr.Tabs():
@@ -72,27 +86,24 @@ def build(registry: Registry) -> None:
                     if not has_espeak:
                         gr.Markdown(NO_ESPEAK)
                     with gr.Row():
-                        voice = gr.Dropdown(list(speech.VOICES), value="en", label="Voice",
-                                            interactive=has_espeak)
-                        rate = gr.Slider(*speech.RATE_RANGE, value=speech.DEFAULT_RATE, step=5,
-                                         label="Words per minute", interactive=has_espeak)
+                        # The tab offers common voices; the setting takes any espeak-ng voice.
+                        voice = gr.Dropdown(list(speech.VOICES), value=settings["voice"].default,
+                                            label=settings["voice"].label,
+                                            info=settings["voice"].help,
+                                            elem_id=setting_id(TASK.id, "voice"),
+                                            allow_custom_value=True, interactive=has_espeak)
+                        rate = widget("rate", interactive=has_espeak)
                     preview = gr.Button("Preview speech", interactive=has_espeak)
-            backend = backend_dropdown(registry, TASK)
+            backend = backend_dropdown(registry, TASK.id)
             with gr.Accordion("Advanced settings", open=False):
-                blinks = gr.Checkbox(True, label="Blinks (portraits only)")
-                head_motion = gr.Slider(0, 3, value=1, step=0.1,
-                                        label="Head motion (portraits only; 0 keeps it still)")
-                mouth = gr.Slider(0, 2, value=1, step=0.05, label="Mouth opening (classical)")
+                widgets = {name: widget(name) for name in ADVANCED}
                 seed = gr.Number(0, precision=0, label="Seed (blinks and head motion)")
-                max_side = gr.Slider(256, 2048, value=1280, step=64,
-                                     label="Longest side (larger inputs are scaled down)")
-                batch_size = gr.Slider(1, 128, value=16, step=1, label="Wav2Lip batch size")
-                chin = gr.Slider(0, 0.5, value=0.2, step=0.02,
-                                 label="Wav2Lip chin padding (fraction of the face height)")
-                sharpen = gr.Dropdown(
-                    [("Off", "")] + [(f"{s.label} ({s.kind})", s.id) for s in sharpeners],
-                    value="", label="Sharpen the mouth with super-resolution (Wav2Lip)",
-                    visible=bool(sharpeners),
+                widgets.update((name, widget(name)) for name in MODEL)
+                off = [("Off", "")] + [(f"{s.label} ({s.kind})", s.id) for s in sharpeners]
+                widgets["sharpen"] = gr.Dropdown(
+                    off, value=settings["sharpen"].default, label=settings["sharpen"].label,
+                    info=settings["sharpen"].help, elem_id=setting_id(TASK.id, "sharpen"),
+                    visible=bool(sharpeners) and settings["sharpen"].applies_to(group),
                 )
             run = gr.Button("Make it talk", variant="primary")
         with gr.Column():
@@ -106,19 +117,33 @@ def build(registry: Registry) -> None:
         label="Example: a public-domain portrait and an espeak-ng sentence",
     )
 
+    # -- events ----------------------------------------------------------------------------------
+    names = list(widgets)
+    update = backend_updates(TASK, registry, names)
+
+    def on_backend(spec_id: str) -> tuple[dict, ...]:
+        updates = update(spec_id)
+        if not sharpeners:  # nothing to sharpen with: the picker stays hidden
+            updates = tuple({**u, "visible": False} if n == "sharpen" else u
+                            for n, u in zip(names, updates, strict=True))
+        return updates
+
+    backend.change(on_backend, backend, [widgets[n] for n in names], api_visibility="private")
+    # The API's positional order (kept from before the settings schema): the inputs, voice and
+    # rate, the backend, blinks, head motion, mouth, the seed, then the rest of the settings.
+    rest = ("max_side", "batch_size", "chin_padding", "sharpen")
+
     @gpu()
     @user_errors
     def generate(portrait_path, video_path, audio_path, typed, voice_name, words_per_minute,
-                 backend_id, blink, motion, mouth_amount, seed_value, longest, batch, chin_pad,
-                 sharpen_id, progress=gr.Progress()):  # noqa: B008 (Gradio progress hook)
-        options = TalkOptions(
-            backend=backend_id, voice=voice_name, rate=int(words_per_minute), blinks=bool(blink),
-            head_motion=float(motion), mouth_strength=float(mouth_amount),
-            seed=int(seed_value or 0), max_side=int(longest), batch_size=int(batch),
-            chin_padding=float(chin_pad), sharpen=sharpen_id or None,
-        )
-        job = talk(registry, video_path or portrait_path, audio_path, typed, options,
-                   progress_callback(progress))
+                 backend_id, blink, motion, mouth_amount, seed_value, *values,
+                 progress=gr.Progress()):  # noqa: B008 (Gradio progress hook)
+        chosen = {"voice": voice_name, "rate": words_per_minute, "blinks": blink,
+                  "head_motion": motion, "mouth_strength": mouth_amount,
+                  **dict(zip(rest, values, strict=True))}
+        inputs = {"face": video_path or portrait_path, "audio": audio_path, "text": typed}
+        job = finish(run_job(registry, TASK, backend_id, inputs, chosen,
+                             seed=int(seed_value or 0), progress=progress_callback(progress)))
         outputs = [str(job.manifest)] + ([str(job.speech)] if job.speech else [])
         return str(job.video), summary(job, bool(video_path and portrait_path)), outputs
 
@@ -134,10 +159,10 @@ def build(registry: Registry) -> None:
 
     run.click(
         generate,
-        [portrait, face_video, audio, text, voice, rate, backend, blinks, head_motion, mouth,
-         seed, max_side, batch_size, chin, sharpen],
+        [portrait, face_video, audio, text, voice, rate, backend,
+         *[widgets[n] for n in ADVANCED], seed, *[widgets[n] for n in rest]],
         [video, details, files],
-        api_name="talking_head",
+        api_name=TASK.event_name,
         concurrency_id=ACCELERATOR,
         concurrency_limit=ACCELERATOR_CONCURRENCY,
     )

@@ -7,7 +7,7 @@ with the audio muxed in, so the file lasts as long as the audio (to within one f
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,10 +16,12 @@ from metrics.timing import StageTimer
 from pipelines import media
 from pipelines.errors import InputError
 from pipelines.talking_head.analysis import SAMPLE_RATE, MouthTrack, analyse, frame_count
+from pipelines.talking_head.settings import SETTINGS
 from pipelines.talking_head.source import FaceVideo, StillPortrait, open_face_input
 from pipelines.talking_head.types import TalkRequest, TalkResult
+from pipelines.task import Progress
 
-Progress = Callable[[float, str], None]
+__all__ = ["Prepared", "Progress", "check_request", "prepare", "result", "write_video"]
 
 
 @dataclass
@@ -35,14 +37,11 @@ class Prepared:
 
 
 def check_request(request: TalkRequest) -> None:
+    """The request's settings against the task's schema (the same ranges as the tab and CLI)."""
     if not 1 <= request.fps <= 60:
         raise InputError(f"The frame rate must be 1 to 60 fps; got {request.fps}.")
-    if not 0 <= request.head_motion <= 3:
-        raise InputError(f"Head motion must be 0 to 3; got {request.head_motion}.")
-    if not 0 <= request.mouth_strength <= 2:
-        raise InputError(f"Mouth strength must be 0 to 2; got {request.mouth_strength}.")
-    if not 64 <= request.max_side <= 4096:
-        raise InputError(f"The longest side must be 64 to 4096 pixels; got {request.max_side}.")
+    for name in ("head_motion", "mouth_strength", "max_side"):
+        SETTINGS[name].check(getattr(request, name))
 
 
 def prepare(request: TalkRequest, timer: StageTimer) -> Prepared:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.faces import Box
+from pipelines.talking_head.settings import SETTINGS
 
 FPS = 25.0  # Wav2Lip was trained at 25 fps; the classical backend uses the same rate
 
@@ -25,13 +26,14 @@ class TalkRequest:
     audio: Path
     output: Path  # the MP4 to write
     fps: float = FPS
-    blinks: bool = True  # stills only: a video keeps its own blinks and motion
-    head_motion: float = 1.0  # stills only: 0 keeps the head still, 2 doubles the motion
-    mouth_strength: float = 1.0  # classical: how far the mouth opens at full voice
+    # The settings' defaults come from the task's schema (pipelines.talking_head.settings).
+    blinks: bool = SETTINGS["blinks"].default  # stills only: a video keeps its own blinks
+    head_motion: float = SETTINGS["head_motion"].default  # stills only: 0 keeps the head still
+    mouth_strength: float = SETTINGS["mouth_strength"].default  # classical: mouth at full voice
     seed: int = 0
-    max_side: int = 1280  # larger inputs are scaled down so their longer side is this
-    batch_size: int = 16  # Wav2Lip: face crops per forward pass
-    chin_padding: float = 0.2  # Wav2Lip: crop below the face box, as a fraction of its height
+    max_side: int = SETTINGS["max_side"].default  # larger inputs are scaled down to this side
+    batch_size: int = SETTINGS["batch_size"].default  # Wav2Lip: face crops per forward pass
+    chin_padding: float = SETTINGS["chin_padding"].default  # Wav2Lip: crop below the face box
     enhancer: Enhancer | None = None  # Wav2Lip: sharpen each generated mouth crop
 
 
