@@ -1,36 +1,39 @@
-"""Super-resolution tab: images (before/after slider, quality metrics) and videos."""
+"""Super-resolution tab: images (before/after slider, quality metrics) and videos.
+
+Every setting's widget comes from the task's schema (:mod:`pipelines.super_res.settings`); this
+module lays them out and wires the two events (``/super_res`` for images, ``/super_res_video``
+for videos), both running the task's job through :func:`pipelines.task.run_job`.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import gradio as gr
 
-from pipelines.errors import InputError
 from pipelines.registry import Registry
-from pipelines.super_res.base import SCALE_MAX, SCALE_MIN
-from pipelines.super_res.job import (
-    IMAGE_FORMATS,
-    ImageJob,
-    ImageJobResult,
-    VideoJob,
-    VideoJobResult,
-    run_image,
-    run_video,
-)
+from pipelines.super_res import TASK
+from pipelines.task import run_job
 from tabs.common import (
     ACCELERATOR,
     ACCELERATOR_CONCURRENCY,
     ASSETS,
     backend_dropdown,
+    backend_updates,
     gpu,
     image_upload,
     progress_callback,
+    setting_widget,
+    setting_widgets,
     ui_text,
     user_errors,
 )
 
-TITLE = "Super-resolution"
-TASK = "super_res"
-EXAMPLES = ASSETS / TASK
+if TYPE_CHECKING:  # the job module imports numpy and OpenCV: loaded on first use
+    from pipelines.super_res.job import ImageJobResult, VideoJobResult
+
+TITLE = TASK.title
+EXAMPLES = ASSETS / TASK.id
 
 
 def _seconds(timings: dict[str, float]) -> str:
@@ -67,15 +70,13 @@ def video_summary(result: VideoJobResult) -> str:
 
 
 def build(registry: Registry) -> None:
-    gr.Markdown(ui_text(TASK))
+    gr.Markdown(ui_text(TASK.id))
+    widgets = {}
     with gr.Row():
-        backend = backend_dropdown(registry, TASK, scale=3, allow_custom_value=True)
-        scale = gr.Slider(SCALE_MIN, SCALE_MAX, value=2, step=0.1, label="Scale", scale=2)
+        backend = backend_dropdown(registry, TASK.id, scale=3, allow_custom_value=True)
+        widgets["scale"] = setting_widget(TASK.id, TASK.settings["scale"], scale=2)
     with gr.Accordion("Advanced settings", open=False), gr.Row():
-        tile = gr.Slider(0, 1024, value=0, step=8, label="Tile size (input pixels)",
-                         info="0 picks the largest tile that fits in free memory.")
-        fmt = gr.Radio(list(IMAGE_FORMATS), value="png", label="Image output format",
-                       info="JPEG drops transparency.")
+        widgets.update(setting_widgets(TASK, ("tile", "format")))
     with gr.Tabs():
         with gr.Tab("Image"):
             with gr.Row():
@@ -84,9 +85,7 @@ def build(registry: Registry) -> None:
                     with gr.Accordion("Quality check", open=False):
                         reference = image_upload(label="Reference: the high-resolution original",
                                                  sources=["upload", "clipboard"])
-                        self_check = gr.Checkbox(
-                            label="Self-check without a reference: shrink, upscale back, compare"
-                        )
+                        widgets.update(setting_widgets(TASK, ("self_check",)))
                     image_button = gr.Button("Upscale image", variant="primary")
                 with gr.Column():
                     slider = gr.ImageSlider(label="Before (nearest) / after", format="png",
@@ -113,30 +112,38 @@ def build(registry: Registry) -> None:
                     video_info = gr.Markdown()
             gr.Examples(examples=[[str(EXAMPLES / "pan_160x120.mp4")]], inputs=[video])
 
+    names = list(widgets)
+    backend.change(backend_updates(TASK, registry, names), backend,
+                   [widgets[n] for n in names], api_visibility="private")
+    scale, tile = widgets["scale"], widgets["tile"]
+
     @gpu()
     @user_errors
     def upscale_image(path, reference_path, backend_id, factor, tile_side, output_format,
                       check, progress=gr.Progress()):  # noqa: B008 (Gradio's progress hook)
-        if not path:
-            raise InputError("Upload an image to upscale first.")
-        job = ImageJob(path, backend_id, float(factor), int(tile_side or 0), output_format,
-                       reference_path or None, bool(check))
-        result = run_image(registry, job, progress_callback(progress))
+        from pipelines.super_res.job import image_result
+
+        settings = {"scale": factor, "tile": tile_side, "format": output_format,
+                    "self_check": check}
+        out = run_job(registry, TASK, backend_id, {"image": path, "reference": reference_path},
+                      settings, progress=progress_callback(progress))
+        result = image_result(out)
         return (result.before, str(result.output)), str(result.output), image_summary(result)
 
     @gpu(duration=600)
     @user_errors
     def upscale_video(path, backend_id, factor, tile_side,
                       progress=gr.Progress()):  # noqa: B008 (Gradio's progress hook)
-        if not path:
-            raise InputError("Upload a video to upscale first.")
-        job = VideoJob(path, backend_id, float(factor), int(tile_side or 0))
-        result = run_video(registry, job, progress_callback(progress))
+        from pipelines.super_res.job import video_result
+
+        out = run_job(registry, TASK, backend_id, {"video": path},
+                      {"scale": factor, "tile": tile_side}, progress=progress_callback(progress))
+        result = video_result(out)
         return str(result.output), video_summary(result)
 
     image_button.click(
         upscale_image,
-        [image, reference, backend, scale, tile, fmt, self_check],
+        [image, reference, backend, scale, tile, widgets["format"], widgets["self_check"]],
         [slider, image_file, image_info],
         api_name="super_res",
         concurrency_id=ACCELERATOR,

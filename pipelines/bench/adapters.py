@@ -240,11 +240,21 @@ class SuperResAdapter(Adapter):
                 BenchInput("coffee_160", "image", folder / "coffee_160.jpg"),
                 BenchInput("pan_160x120", "video", folder / "pan_160x120.mp4")]
 
+    def values(self, choice: Choice) -> Settings:
+        """The task's settings for this row: the fixed ones, then the variant's overrides, all
+        checked against the task's schema (``super_res.classical:scale=4`` works)."""
+        from pipelines.super_res import TASK
+
+        fixed = {k: v for k, v in self.settings.items() if k in TASK.settings}
+        return TASK.settings.validate({**fixed, **choice.overrides}, choice.spec.id,
+                                      TASK.group_of(choice.spec))
+
     def prepare(self, choice: Choice, item: BenchInput, seed: int, folder: Path) -> Prepared:
         from pipelines.media import load_image, probe_video, read_frames
-        from pipelines.super_res.base import MIN_SIDE, UpscaleRequest, resample
+        from pipelines.super_res.base import MIN_SIDE, UpscaleRequest, check_request, resample
 
-        scale, fps = float(self.settings["scale"]), None
+        values = self.values(choice)
+        scale, fps = float(values["scale"]), None
         if item.kind == "video":
             fps = probe_video(item.source).fps
             originals = read_frames(item.source, end=int(self.settings["video_frames"]))
@@ -253,7 +263,8 @@ class SuperResAdapter(Adapter):
         height, width = originals[0].shape[:2]
         small = (max(MIN_SIDE, round(width / scale)), max(MIN_SIDE, round(height / scale)))
         lows = [resample(frame, small) for frame in originals]
-        request = UpscaleRequest(lows, scale, int(self.settings["tile"]))
+        request = UpscaleRequest(lows, scale, int(values["tile"]))
+        check_request(request)  # the runner's own checks, before any timing
         return Prepared(request, {"originals": originals, "fps": fps})
 
     def amount(self, output: Any, prepared: Prepared) -> tuple[float, str]:

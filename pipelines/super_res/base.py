@@ -6,20 +6,22 @@ library.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from pipelines.errors import InputError, LimitExceeded
 from pipelines.media import Limits, get_limits
+from pipelines.super_res.settings import SCALE_MAX, SCALE_MIN
+from pipelines.task import Progress
 
 TASK = "super_res"
-SCALE_MIN = 1.0
-SCALE_MAX = 8.0
 MIN_SIDE = 4  # pixels; smaller inputs hold too little to upscale (and break the models' padding)
 
-Progress = Callable[[float, str], None]
+__all__ = ["MIN_SIDE", "SCALE_MAX", "SCALE_MIN", "TASK", "Progress", "UpscaleRequest",
+           "UpscaleResult", "check_input_size", "check_request", "check_scale", "output_size",
+           "resample", "upscale_alpha"]
 
 
 @dataclass(frozen=True)
