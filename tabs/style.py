@@ -9,23 +9,30 @@ import gradio as gr
 from pipelines.errors import InputError
 from pipelines.media import VIDEO_SUFFIXES
 from pipelines.registry import Registry
-from pipelines.style.job import IMAGE_FORMATS, StyleJob, run_job
-from pipelines.style.types import CLASSICAL_METHODS, StyleResult
+from pipelines.style import TASK
+from pipelines.style.job import finish
+from pipelines.style.types import StyleResult
+from pipelines.task import run_job
 from tabs.common import (
     ACCELERATOR,
     ACCELERATOR_CONCURRENCY,
     ASSETS,
     backend_dropdown,
+    backend_updates,
     gpu,
     image_upload,
     progress_callback,
+    setting_widget,
     ui_text,
     user_errors,
 )
 
-TITLE = "Style transfer"
-TASK = "style"
-EXAMPLES = ASSETS / TASK
+TITLE = TASK.title
+EXAMPLES = ASSETS / TASK.id
+# The settings each API event takes after its content, style image and backend, in order (the
+# second style image, an input, sits before "mix"); kept from before the settings schema.
+IMAGE_SETTINGS = ("method", "strength", "mix", "keep_colours", "blend", "max_side", "fmt")
+VIDEO_SETTINGS = ("method", "strength", "consistent", "mix", "keep_colours", "blend", "max_side")
 METRIC_HEADERS = ["stream", "warping error", "flicker"]
 
 
@@ -55,24 +62,25 @@ def metric_rows(result: StyleResult) -> list[list]:
 
 
 def build(registry: Registry) -> None:
-    gr.Markdown(ui_text(TASK))
+    gr.Markdown(ui_text(TASK.id))
+    settings = TASK.settings
+    group = TASK.group_of(registry.default(TASK.id))
+
+    def widget(name: str, **kwargs) -> gr.Component:
+        kwargs.setdefault("visible", settings[name].applies_to(group))
+        return setting_widget(TASK.id, settings[name], **kwargs)
+
     with gr.Row():
-        backend = backend_dropdown(registry, TASK, scale=3, allow_custom_value=True)
-        method = gr.Dropdown(list(CLASSICAL_METHODS), value="reinhard", scale=2,
-                             label="Classical method", info="Used by the classical backend.")
-        strength = gr.Slider(0, 1, value=0.8, step=0.05, label="Strength", scale=2,
-                             info="0 keeps the content; 1 is full style (AdaIN: alpha).")
+        backend = backend_dropdown(registry, TASK.id, scale=3, allow_custom_value=True)
+        widgets = {"method": widget("method", scale=2), "strength": widget("strength", scale=2)}
     with gr.Row():
         style = image_upload(label="Style image", sources=["upload", "clipboard"], min_width=300)
         with gr.Accordion("Advanced settings", open=False):
             style2 = image_upload(label="Second style image (optional)",
                                   sources=["upload", "clipboard"])
-            mix = gr.Slider(0, 1, value=0.5, step=0.05, label="Second style weight")
-            keep = gr.Checkbox(label="Keep the content's colours")
-            blend = gr.Slider(0, 0.95, value=0.7, step=0.05, label="Temporal blend weight",
-                              info="Video: how much of the warped previous frame is kept.")
-            max_side = gr.Slider(128, 2048, value=1024, step=32, label="Max side (pixels)")
-            fmt = gr.Radio(list(IMAGE_FORMATS), value="png", label="Image output format")
+            for name in ("mix", "keep_colours", "blend", "max_side"):
+                widgets[name] = widget(name)
+            widgets["fmt"] = widget("fmt")
     with gr.Tabs():
         with gr.Tab("Image"):
             with gr.Row():
@@ -89,8 +97,7 @@ def build(registry: Registry) -> None:
             with gr.Row():
                 with gr.Column():
                     video = gr.Video(label="Content video", sources=["upload"])
-                    consistent = gr.Checkbox(value=True, label="Temporal consistency",
-                                             info="Optical-flow blending; resets at scene cuts.")
+                    widgets["consistent"] = widget("consistent")
                     video_button = gr.Button("Stylise video", variant="primary")
                 with gr.Column():
                     video_out = gr.Video(label="Stylised (H.264, original audio)",
@@ -101,54 +108,56 @@ def build(registry: Registry) -> None:
             gr.Examples([[str(EXAMPLES / "pan_cut.mp4"), str(EXAMPLES / "style_rocket.jpg")]],
                         inputs=[video, style])
 
-    def job(content, style_path, backend_id, method_name, amount, style2_path, weight,
-            keep_colours, blend_weight, side, output_format, is_consistent=True) -> StyleJob:
+    names = list(widgets)
+    backend.change(backend_updates(TASK, registry, names), backend,
+                   [widgets[n] for n in names], api_visibility="private")
+
+    def stylise(content, style_path, backend_id, style2_path, values: dict, progress):
         if not style_path:
             raise InputError("Upload a style image first.")
-        return StyleJob(content, style_path, backend_id, style2_path or None, float(weight),
-                        method_name, float(amount), bool(keep_colours), bool(is_consistent),
-                        float(blend_weight), int(side), output_format)
+        inputs = {"content": content, "style": style_path, "style2": style2_path or None}
+        out = run_job(registry, TASK, backend_id, inputs, values,
+                      progress=progress_callback(progress))
+        return out, finish(out)
 
     @gpu()
     @user_errors
-    def stylise_image(path, style_path, backend_id, method_name, amount, style2_path, weight,
-                      keep_colours, blend_weight, side, output_format,
+    def stylise_image(path, style_path, backend_id, method_name, amount, style2_path, *rest,
                       progress=gr.Progress()):  # noqa: B008 (Gradio's progress hook)
         if not path:
             raise InputError("Upload a content image first.")
-        spec = job(path, style_path, backend_id, method_name, amount, style2_path, weight,
-                   keep_colours, blend_weight, side, output_format)
-        run, result = run_job(registry, spec, progress_callback(progress))
-        return str(result.output), str(result.output), summary(result, str(run.path))
+        values = dict(zip(IMAGE_SETTINGS, (method_name, amount, *rest), strict=True))
+        out, result = stylise(path, style_path, backend_id, style2_path, values, progress)
+        return str(result.output), str(result.output), summary(result, str(out.run_dir))
 
     @gpu(duration=600)
     @user_errors
     def stylise_video(path, style_path, backend_id, method_name, amount, is_consistent,
-                      style2_path, weight, keep_colours, blend_weight, side,
+                      style2_path, *rest,
                       progress=gr.Progress()):  # noqa: B008 (Gradio's progress hook)
         if not path:
             raise InputError("Upload a content video first.")
         if Path(path).suffix.lower() not in VIDEO_SUFFIXES:
             raise InputError("This file is not a video (MP4, MOV, WebM, MKV); use the Image tab "
                              "for pictures.")
-        spec = job(path, style_path, backend_id, method_name, amount, style2_path, weight,
-                   keep_colours, blend_weight, side, "png", is_consistent)
-        run, result = run_job(registry, spec, progress_callback(progress))
-        return str(result.output), metric_rows(result), summary(result, str(run.path))
+        values = dict(zip(VIDEO_SETTINGS, (method_name, amount, is_consistent, *rest),
+                          strict=True))
+        out, result = stylise(path, style_path, backend_id, style2_path, values, progress)
+        return str(result.output), metric_rows(result), summary(result, str(out.run_dir))
 
-    shared = [style, backend, method, strength]
-    advanced = [style2, mix, keep, blend, max_side]
+    shared = [style, backend, widgets["method"], widgets["strength"]]
+    advanced = [style2, *[widgets[n] for n in ("mix", "keep_colours", "blend", "max_side")]]
     image_button.click(
         stylise_image,
-        [image, *shared, *advanced, fmt],
+        [image, *shared, *advanced, widgets["fmt"]],
         [image_out, image_file, image_info],
-        api_name="style",
+        api_name=TASK.event_name,
         concurrency_id=ACCELERATOR,
         concurrency_limit=ACCELERATOR_CONCURRENCY,
     )
     video_button.click(
         stylise_video,
-        [video, *shared, consistent, *advanced],
+        [video, *shared, widgets["consistent"], *advanced],
         [video_out, metrics, video_info],
         api_name="style_video",
         concurrency_id=ACCELERATOR,

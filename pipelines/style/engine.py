@@ -26,7 +26,8 @@ from pipelines.media import (
     save_image,
 )
 from pipelines.style.temporal import CutGate, TemporalBlender, TemporalMeter
-from pipelines.style.types import Progress, StyleRequest, StyleResult, Stylizer
+from pipelines.style.types import StyleRequest, StyleResult, Stylizer
+from pipelines.task import Progress
 
 MIN_STYLE_SIDE = 64  # smaller style images are enlarged to this (their statistics still count)
 MAX_STYLE_SIDE = 1024  # larger ones are reduced: style statistics do not need more

@@ -1,86 +1,131 @@
-"""Style jobs, shared by the tab and ``cli.py style``: check the inputs before any model loads,
-open a run folder, run the backend pinned in the registry, record outputs and the manifest."""
+"""The style job on the task contract, shared by the tab, ``cli.py style`` and the benchmark.
+
+:func:`prepare` checks the settings and the inputs (the content image or video and the style
+images exist, are within the limits and can be read) before any model loads or folder exists;
+:func:`job` runs the backend pinned in the registry into the run folder and records what the
+manifest shows. :func:`run_job` is the older entry point taking a :class:`StyleJob`, a thin
+wrapper over :func:`pipelines.task.run_job`.
+"""
 
 from __future__ import annotations
 
-from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from pipelines import task as contract
 from pipelines.errors import InputError
-from pipelines.manifest import Run, start_run
 from pipelines.media import get_limits, load_image, probe_video
-from pipelines.registry import Registry
-from pipelines.style.types import TASK, Progress, StyleRequest, StyleResult
+from pipelines.registry import PipelineSpec, Registry
+from pipelines.style import TASK
+from pipelines.style.settings import IMAGE_FORMATS, SETTINGS
+from pipelines.style.types import StyleRequest, StyleResult
+from pipelines.task import JobContext, JobOutput, Progress
 
-DEFAULT_BACKEND = f"{TASK}.classical"
-IMAGE_FORMATS = ("png", "jpg", "webp")
+__all__ = ["DEFAULT_BACKEND", "IMAGE_FORMATS", "StyleJob", "finish", "job", "prepare", "run_job"]
+
+DEFAULT_BACKEND = f"{TASK.id}.classical"
+_DEFAULTS = SETTINGS.defaults()
 
 
 @dataclass(frozen=True)
 class StyleJob:
-    """Everything a user chooses; paths are the uploaded or given files."""
+    """Everything a user chooses; paths are the uploaded or given files (setting defaults from
+    the task's schema)."""
 
     content: str | Path
     style: str | Path
     backend: str = DEFAULT_BACKEND
     style2: str | Path | None = None
-    mix: float = 0.5
-    method: str = "reinhard"
-    strength: float = 0.8
-    keep_colours: bool = False
-    consistent: bool = True
-    blend: float = 0.7
-    max_side: int | None = 1024
-    fmt: str = "png"
-    measure: bool = True
+    mix: float = _DEFAULTS["mix"]
+    method: str = _DEFAULTS["method"]
+    strength: float = _DEFAULTS["strength"]
+    keep_colours: bool = _DEFAULTS["keep_colours"]
+    consistent: bool = _DEFAULTS["consistent"]
+    blend: float = _DEFAULTS["blend"]
+    max_side: int = _DEFAULTS["max_side"]
+    fmt: str = _DEFAULTS["fmt"]
+    measure: bool = _DEFAULTS["measure"]
+
+    def inputs(self) -> dict[str, Any]:
+        return {"content": self.content, "style": self.style, "style2": self.style2}
+
+    def values(self) -> dict[str, Any]:
+        """The settings, by the schema's names."""
+        return {name: getattr(self, name) for name in SETTINGS.names}
 
 
-def _check_inputs(job: StyleJob, is_video: bool) -> None:
-    if job.fmt not in IMAGE_FORMATS:
-        raise InputError(f"Unknown image format '{job.fmt}'; use one of "
-                         f"{', '.join(IMAGE_FORMATS)}.")
-    for path, what in ((job.content, "content"), (job.style, "style image"),
-                       (job.style2, "second style image")):
+def _check_inputs(content: Any, style: Any, style2: Any, is_video: bool) -> None:
+    for path, what in ((content, "content"), (style, "style image"),
+                       (style2, "second style image")):
         if path is None:
             continue
         if not Path(path).is_file():
             raise InputError(f"The {what} '{Path(path).name}' was not found. Upload it again.")
         get_limits().check_file(path)
     if is_video:
-        probe_video(job.content)
+        probe_video(content)
     else:
-        load_image(job.content)
+        load_image(content)
+
+
+def output_name(request: StyleRequest, fmt: str) -> str:
+    """The result's file name in the run folder: ``stylised.mp4`` or ``stylised.<fmt>``."""
+    return "stylised.mp4" if request.is_video else f"stylised.{fmt}"
+
+
+def prepare(inputs: Mapping[str, Any], values: Mapping[str, Any], seed: int,
+            spec: PipelineSpec) -> tuple[StyleRequest, str]:
+    """The runner's request (its output is set inside the run folder) and the image format,
+    from the inputs (``content``, ``style``, optional ``style2``) and validated settings."""
+    content, style = inputs.get("content"), inputs.get("style")
+    style2 = inputs.get("style2") or None
+    if not content:
+        raise InputError("Upload a content image or video first.")
+    if not style:
+        raise InputError("Upload a style image first.")
+    request = StyleRequest(
+        content=content, style=style, output=Path("stylised"), style2=style2,
+        mix=values["mix"], method=values["method"], strength=values["strength"],
+        keep_colours=values["keep_colours"], consistent=values["consistent"],
+        blend=values["blend"], max_side=values["max_side"], measure=values["measure"],
+    ).validate()
+    _check_inputs(content, style, style2, request.is_video)
+    return request, values["fmt"]
+
+
+def job(ctx: JobContext, prepared: tuple[StyleRequest, str]) -> None:
+    """Stylise the image or video into the run folder and record its measurements."""
+    request, fmt = prepared
+    label = "video" if request.is_video else "image"
+    request = dataclasses.replace(request, output=ctx.output(label, output_name(request, fmt)))
+    with ctx.stage("stylise", 1.0) as report:
+        result = ctx.runner(request, report)
+    ctx.note(*result.notes)
+    ctx.run.params.update(content=str(request.content), style=str(request.style),
+                          style2=str(request.style2) if request.style2 else None,
+                          backend=ctx.spec.id)
+    ctx.run.extra.update({
+        "size": [result.width, result.height], "frames": result.frames, "fps": result.fps,
+        "cuts": result.cuts, "temporal_before": result.before,
+        "temporal_after": result.after, "stage_seconds": result.timings,
+    })
+    ctx.data["result"] = result
+    what = f"{result.frames} frames at {result.fps:g} fps" if result.is_video else "image"
+    ctx.summary = f"{result.width}x{result.height} {what}"
+
+
+def finish(out: JobOutput) -> StyleResult:
+    """The runner's result of a finished job (its output path inside the run folder)."""
+    return out.data["result"]
 
 
 def run_job(registry: Registry, job: StyleJob, progress: Progress | None = None,
-            root: Path | None = None) -> tuple[Run, StyleResult]:
-    """Run one style job into a new run folder; returns the run and the runner's result."""
-    spec = registry.resolve(TASK, job.backend)
-    probe = StyleRequest(job.content, job.style, "x", method=job.method, strength=job.strength,
-                         mix=job.mix, blend=job.blend, max_side=job.max_side).validate()
-    _check_inputs(job, probe.is_video)
-    params = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(job).items()}
-    with start_run(TASK, spec=spec, params=params, root=root) as run:
-        name = "stylised.mp4" if probe.is_video else f"stylised.{job.fmt}"
-        request = StyleRequest(
-            content=job.content, style=job.style, output=run.file(name), style2=job.style2,
-            mix=job.mix, method=job.method, strength=job.strength, keep_colours=job.keep_colours,
-            consistent=job.consistent, blend=job.blend, max_side=job.max_side,
-            measure=job.measure,
-        )
-        with ExitStack() as stack:
-            with run.stage("load"):
-                runner = stack.enter_context(registry.pinned(spec.id))
-            with run.stage("stylise"):
-                result = runner(request, progress)
-        run.add_output("video" if result.is_video else "image", result.output)
-        run.device = getattr(runner, "device", "cpu")
-        run.dtype = str(getattr(runner, "dtype", "float32")).removeprefix("torch.")
-        run.extra.update({
-            "size": [result.width, result.height], "frames": result.frames, "fps": result.fps,
-            "cuts": result.cuts, "temporal_before": result.before,
-            "temporal_after": result.after, "stage_seconds": result.timings,
-            "notes": result.notes,
-        })
-    return run, result
+            root: Path | None = None) -> tuple[JobOutput, StyleResult]:
+    """Run one style job into a new run folder; returns the job's output (``run_dir``,
+    ``manifest``, ``outputs``) and the runner's result."""
+    out = contract.run_job(registry, TASK, job.backend, job.inputs(), job.values(),
+                           progress=progress, root=root)
+    return out, finish(out)

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.errors import InputError
 from pipelines.media import VIDEO_SUFFIXES
+from pipelines.style.settings import CLASSICAL_METHODS, SETTINGS
+from pipelines.task import Progress
 
-TASK = "style"
-Progress = Callable[[float, str], None]
+__all__ = ["CLASSICAL_METHODS", "Progress", "StyleRequest", "StyleResult", "Stylizer"]
+
 Stylizer = Callable[[np.ndarray], np.ndarray]  # RGB uint8 frame -> stylised RGB uint8 frame
-
-CLASSICAL_METHODS = ("reinhard", "histogram", "painting", "cartoon", "pencil")
+_DEFAULTS = SETTINGS.defaults()
 
 
 @dataclass(frozen=True)
@@ -33,33 +33,27 @@ class StyleRequest:
     style: str | Path
     output: str | Path
     style2: str | Path | None = None
-    mix: float = 0.5
-    method: str = "reinhard"
-    strength: float = 0.8
-    keep_colours: bool = False
-    consistent: bool = True
-    blend: float = 0.7
-    max_side: int | None = 1024
-    measure: bool = True
+    # The settings' defaults come from the task's schema (pipelines.style.settings).
+    mix: float = _DEFAULTS["mix"]
+    method: str = _DEFAULTS["method"]
+    strength: float = _DEFAULTS["strength"]
+    keep_colours: bool = _DEFAULTS["keep_colours"]
+    consistent: bool = _DEFAULTS["consistent"]
+    blend: float = _DEFAULTS["blend"]
+    max_side: int | None = _DEFAULTS["max_side"]  # None keeps the input's size
+    measure: bool = _DEFAULTS["measure"]
 
     @property
     def is_video(self) -> bool:
         return Path(self.content).suffix.lower() in VIDEO_SUFFIXES
 
     def validate(self) -> StyleRequest:
-        checks = (
-            ("strength", 0.0 <= self.strength <= 1.0, "between 0 and 1"),
-            ("mix", 0.0 <= self.mix <= 1.0, "between 0 and 1"),
-            ("blend", 0.0 <= self.blend <= 0.95, "between 0 and 0.95"),
-            ("method", self.method in CLASSICAL_METHODS, f"one of {', '.join(CLASSICAL_METHODS)}"),
-        )
-        for name, ok, rule in checks:
-            if not ok:
-                raise InputError(f"The style setting {name}={getattr(self, name)!r} is out of "
-                                 f"range; use {rule}.")
-        if self.max_side is not None and not 32 <= self.max_side <= 8192:
-            raise InputError(f"max_side={self.max_side} is out of range; use 32 to 8192 pixels "
-                             "(or none to keep the input's size).")
+        """Each setting against the task's schema (the ranges of the tab and the CLI); raises
+        :class:`~pipelines.errors.InputError` naming the setting and what to use."""
+        for name in ("strength", "mix", "blend", "method"):
+            SETTINGS[name].check(getattr(self, name))
+        if self.max_side is not None:
+            SETTINGS["max_side"].check(self.max_side)
         return self
 
 
