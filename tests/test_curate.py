@@ -284,3 +284,27 @@ def test_ray_engine_gives_the_same_rows_as_local(corpus, curated, tmp_path):
     assert (ray.shots, ray.kept, ray.errors) == (local.shots, local.kept, local.errors)
     assert read_manifest(tmp_path / "ray" / "manifest.jsonl") == read_manifest(
         tmp_path / "local" / "manifest.jsonl")
+
+
+def test_curate_view_reads_only_below_its_root(corpus, tmp_path, monkeypatch):
+    from tabs.curate import allowed_folder, run_curation, table
+
+    monkeypatch.delenv("STUDIO_CURATE_ROOT", raising=False)
+    with pytest.raises(InputError, match="STUDIO_CURATE_ROOT"):
+        allowed_folder("sub")
+    monkeypatch.setenv("STUDIO_CURATE_ROOT", str(corpus["folder"]))
+    monkeypatch.setenv("STUDIO_OUTPUTS", str(tmp_path / "outputs"))
+    assert allowed_folder("sub") == (corpus["folder"] / "sub").resolve()
+    with pytest.raises(InputError, match="outside"):
+        allowed_folder("../..")
+    defaults = CurateParams()
+    values = [defaults.min_duration, defaults.min_brightness, defaults.max_brightness,
+              defaults.min_sharpness, 0.0, 0.0, 6, False, False]
+    summary, shown, manifest, rows = run_curation([str(corpus["folder"] / "a.mp4")], "sub",
+                                                  *values)  # fmt: skip
+    assert "3 videos" in summary and Path(manifest).is_file()
+    assert len(shown) == len(rows) == len(read_manifest(manifest))
+    assert len(table(rows, "kept")) + len(table(rows, "dropped")) == len(rows)
+    assert table(rows, "errors") == []
+    with pytest.raises(InputError, match="Upload one or more videos"):
+        run_curation(None, "", *values)
