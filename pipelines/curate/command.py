@@ -12,7 +12,6 @@ import argparse
 import dataclasses
 import sys
 
-from pipelines.curate.run import MANIFEST, curate
 from pipelines.curate.settings import CurateParams
 from pipelines.registry import Registry
 
@@ -64,6 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handler(registry: Registry, args: argparse.Namespace) -> int:
+    from pipelines.curate.run import MANIFEST, curate  # imported only when curating
+
     names = {f.name for f in dataclasses.fields(CurateParams)}
     params = CurateParams(**{k: v for k, v in vars(args).items() if k in names})
     summary = curate(args.inputs, args.out, params, engine=args.engine, workers=args.workers,
