@@ -15,8 +15,9 @@ import json
 import shutil
 from pathlib import Path
 
-_WORDS = ("a person smiles and turns the head slowly breathing calm natural motion camera "
-          "looks worst quality blurry jittery distorted dance monkey face light").split()
+_WORDS = ("a", "person", "smiles", "and", "turns", "the", "head", "slowly", "breathing", "calm",
+          "natural", "motion", "camera", "looks", "worst", "quality", "blurry", "jittery",
+          "distorted", "dance", "monkey", "face", "light")
 
 
 def spiece_model(folder: Path) -> Path:
@@ -27,8 +28,8 @@ def spiece_model(folder: Path) -> Path:
     buffer = io.BytesIO()
     sentences = [" ".join(_WORDS[i:] + _WORDS[:i]) for i in range(len(_WORDS))]
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(sentences * 4), model_writer=buffer, vocab_size=40, hard_vocab_limit=False,
-        model_type="unigram", pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
+        sentence_iterator=iter(sentences * 4), model_writer=buffer, vocab_size=40,
+        hard_vocab_limit=False, model_type="unigram", pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
         character_coverage=1.0, minloglevel=2,
     )
     path = folder / "spiece.model"
@@ -153,13 +154,16 @@ def tiny_wan22_5b(folder: Path) -> Path:
 
 def _ltx_components(folder: Path):
     import torch
-    from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler
-    from diffusers import LTXVideoTransformer3DModel
+    from diffusers import (
+        AutoencoderKLLTXVideo,
+        FlowMatchEulerDiscreteScheduler,
+        LTXVideoTransformer3DModel,
+    )
 
     torch.manual_seed(0)
     transformer = LTXVideoTransformer3DModel(
         in_channels=8, out_channels=8, patch_size=1, patch_size_t=1, num_attention_heads=4,
-        attention_head_dim=8, cross_attention_dim=32, num_layers=1, caption_channels=32,
+        attention_head_dim=8, cross_attention_dim=32, num_layers=2, caption_channels=32,
     )  # fmt: skip
     torch.manual_seed(0)
     vae = AutoencoderKLLTXVideo(
@@ -204,7 +208,7 @@ def tiny_cogvideox(folder: Path) -> Path:
     torch.manual_seed(0)
     transformer = CogVideoXTransformer3DModel(
         num_attention_heads=2, attention_head_dim=16, in_channels=8, out_channels=4,
-        time_embed_dim=2, text_embed_dim=32, num_layers=1, sample_width=12, sample_height=8,
+        time_embed_dim=2, text_embed_dim=32, num_layers=2, sample_width=12, sample_height=8,
         sample_frames=9, patch_size=2, temporal_compression_ratio=4, max_text_seq_length=226,
         use_rotary_positional_embeddings=True, use_learned_positional_embeddings=True,
     )  # fmt: skip

@@ -45,9 +45,11 @@ def _even(value: float) -> int:
 
 
 def plan_fit(width: int, height: int, *, area: int, multiple: int, fit: str,
-             focus: tuple[float, float] | None = None) -> FitPlan:
-    """Plan a crop (around ``focus``, e.g. the face) or a pad of a picture of this size."""
-    model_w, model_h = model_size_for(width, height, area, multiple)
+             focus: tuple[float, float] | None = None,
+             size: tuple[int, int] | None = None) -> FitPlan:
+    """Plan a crop (around ``focus``, e.g. the face) or a pad of a picture of this size
+    (into ``size`` when the model runs at one fixed size)."""
+    model_w, model_h = size or model_size_for(width, height, area, multiple)
     model_aspect = model_w / model_h
     aspect = width / height
     note = None

@@ -120,17 +120,17 @@ SPECS = (
                      "schedule."),
     _dit("portrait.wan2.1-i2v-14b-480p", "Wan 2.1 I2V 14B 480P",
          "pipelines.portrait.wan:build", "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers", _WAN21_FILES,
-         memory_gb=40.0, license=_WAN_LICENSE, footprint="wan-14b", tags=("last-frame",),
+         memory_gb=40.0, license=_WAN_LICENSE, footprint="wan-14b",
          description="Wan 2.1 image-to-video, 14B DiT with umT5 and CLIP encoders, 832x480."),
     _dit("portrait.wan2.1-i2v-14b-480p-lightx2v", "Wan 2.1 I2V 14B 480P, 4-step (lightx2v LoRA)",
          "pipelines.portrait.wan:build", "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers", _WAN21_FILES,
          memory_gb=40.0, license=_WAN_LICENSE, footprint="wan-14b",
-         tags=("last-frame", "preset", "distilled"),
+         tags=("preset", "distilled"),
          description="Wan 2.1 480P with lightx2v's step- and CFG-distillation LoRA: 4 steps, "
                      "guidance 1."),
     _dit("portrait.wan2.1-i2v-14b-720p", "Wan 2.1 I2V 14B 720P",
          "pipelines.portrait.wan:build", "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers", _WAN21_FILES,
-         memory_gb=40.0, license=_WAN_LICENSE, footprint="wan-14b", tags=("last-frame",),
+         memory_gb=40.0, license=_WAN_LICENSE, footprint="wan-14b",
          description="Wan 2.1 image-to-video at 1280x720."),
     _dit("portrait.wan2.1-flf2v-14b-720p", "Wan 2.1 FLF2V 14B 720P (first and last frame)",
          "pipelines.portrait.wan:build", "Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers", _WAN21_FILES,
@@ -205,10 +205,11 @@ PRESETS: dict[str, Preset] = {
 # Step caches each backend takes with the installed diffusers (tests/test_i2v_models.py runs
 # every one of them on the tiny models); the runners declare the same tuples.
 CACHES: dict[str, tuple[str, ...]] = {
-    **{spec_id: ("first_block", "pab", "faster", "taylorseer") for spec_id in DEFAULTS
-       if spec_id.startswith(("portrait.wan", "portrait.cogvideox"))},
+    # FasterCache needs the unconditional pass batched with the conditional one: CogVideoX
+    # batches them; Wan runs them one after the other.
     **{spec_id: ("first_block", "pab", "taylorseer") for spec_id in DEFAULTS
-       if spec_id.startswith("portrait.ltx")},
+       if spec_id.startswith(("portrait.wan", "portrait.ltx"))},
+    "portrait.cogvideox-5b-i2v": ("first_block", "pab", "faster", "taylorseer"),
     "portrait.hunyuanvideo-1.5-i2v": ("pab", "taylorseer"),
 }
 

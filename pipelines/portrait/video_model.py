@@ -389,7 +389,7 @@ class DitRunner(VideoModelRunner):
         need_prompt(request.dit.prompt, self.label)
         if request.last_image is not None and not self.takes_last_image:
             raise InputError(f"{self.label} takes no end picture; remove it or pick a backend "
-                             "with first and last frame (Wan 2.1 FLF2V or 480P/720P, LTX).")
+                             "with first and last frame (Wan 2.1 FLF2V, Wan 2.2 A14B, LTX 0.9.7).")
         if request.keyframes and not getattr(self, "takes_keyframes", False):
             raise InputError(f"{self.label} takes no keyframes; remove them or pick an LTX "
                              "backend with conditions.")

@@ -22,7 +22,7 @@ from pipelines.registry import LoadContext
 class WanAnimator(DitRunner):
     """Runner of the ``portrait.wan*`` specs."""
 
-    caches = ("first_block", "pab", "faster", "taylorseer")
+    caches = ("first_block", "pab", "taylorseer")
     tensor_format = "BCFHW"
     needs = ("ftfy", "sentencepiece")
 
@@ -31,8 +31,13 @@ class WanAnimator(DitRunner):
         patch = int(pipe.transformer.config.patch_size[1])
         self.multiple = int(pipe.vae_scale_factor_spatial) * patch
         self.temporal = int(pipe.vae_scale_factor_temporal)
-        # Wan 2.2 TI2V-5B puts the picture in the first latent frame; it has no end-frame path.
-        self.takes_last_image = not bool(pipe.config.get("expand_timesteps", False))
+        # An end picture works where the model was made for it: FLF2V (its transformer embeds
+        # two CLIP pictures, pos_embed_seq_len) and Wan 2.2 A14B (no CLIP: latents only). Wan 2.1
+        # I2V's transformer takes one CLIP picture; TI2V-5B has no end-frame path.
+        clip = getattr(pipe, "image_encoder", None) is not None
+        flf = pipe.transformer.config.get("pos_embed_seq_len") is not None
+        self.takes_last_image = not pipe.config.get("expand_timesteps", False) and (
+            flf or not clip)
 
     def generate(self, request: AnimateRequest, plan: FitPlan, image: np.ndarray,
                  step: Callable[[int, int], None]) -> tuple[np.ndarray, list[str]]:
