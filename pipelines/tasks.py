@@ -7,6 +7,7 @@ is one new package exporting ``TASK`` plus one line here (see docs/architecture.
 
 from __future__ import annotations
 
+from pipelines.interpolate import TASK as INTERPOLATE
 from pipelines.keyframes import TASK as KEYFRAMES
 from pipelines.portrait import TASK as PORTRAIT
 from pipelines.style import TASK as STYLE
@@ -14,7 +15,7 @@ from pipelines.super_res import TASK as SUPER_RES
 from pipelines.talking_head import TASK as TALKING_HEAD
 from pipelines.task import Task
 
-TASKS: tuple[Task, ...] = (PORTRAIT, TALKING_HEAD, STYLE, SUPER_RES, KEYFRAMES)
+TASKS: tuple[Task, ...] = (PORTRAIT, TALKING_HEAD, STYLE, SUPER_RES, INTERPOLATE, KEYFRAMES)
 
 # Specs that tasks use but that are no task of their own (metric networks, face landmarks).
 SHARED_SPECS: tuple[str, ...] = ("pipelines.features.specs",)

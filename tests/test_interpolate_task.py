@@ -1,0 +1,81 @@
+"""Frame interpolation as a task of the studio: the CLI, the served API, the benchmark, and the
+sound kept in sync (the engine's own tests are in test_interpolate.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cli
+from pipelines.catalog import build_registry
+from pipelines.media import VideoWriter, probe_video, read_audio, read_frames
+from tests.conftest import served_studio
+from tests.interpolate_fixtures import moving_scene
+
+
+@pytest.fixture(scope="module")
+def clip_with_sound(tmp_path_factory) -> Path:
+    """24 frames at 12 fps (2 s) of known motion, with a 440 Hz tone."""
+    path = tmp_path_factory.mktemp("clip") / "moving.mp4"
+    rate = 16000
+    tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(2 * rate) / rate).astype(np.float32)
+    with VideoWriter(path, 12, audio_samples=(tone, rate)) as writer:
+        for frame in moving_scene(24):
+            writer.write(frame)
+    return path
+
+
+def test_cli_doubles_the_frame_rate_and_keeps_the_sound(clip_with_sound, tmp_path, capsys):
+    out = tmp_path / "double.mp4"
+    code = cli.main(["interpolate", str(clip_with_sound), "--factor", "2", "--quiet",
+                     "-o", str(out)], registry=build_registry())
+    assert code == 0, capsys.readouterr().err
+    info = probe_video(out)
+    assert info.fps == pytest.approx(24.0)
+    assert info.frame_count == len(read_frames(out)) in (47, 48)
+    assert info.has_audio
+    seconds = len(read_audio(out, 16000)) / 16000
+    assert seconds == pytest.approx(info.frame_count / 24.0, abs=0.1)
+
+
+def test_cli_target_fps_and_refusals(clip_with_sound, tmp_path, capsys):
+    out = tmp_path / "thirty.mp4"
+    code = cli.main(["interpolate", str(clip_with_sound), "--fps", "30", "--quiet",
+                     "-o", str(out)], registry=build_registry())
+    assert code == 0, capsys.readouterr().err
+    assert probe_video(out).fps == pytest.approx(30.0)
+    code = cli.main(["interpolate", str(clip_with_sound), "--fps", "6", "-o", str(out)],
+                    registry=build_registry())
+    assert code == 2 and "fps" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:  # argparse: 5 is not one of the factors
+        cli.main(["interpolate", str(clip_with_sound), "--factor", "5", "-o", str(out)],
+                 registry=build_registry())
+    assert refused.value.code == 2 and "choose from 2, 3, 4, 8" in capsys.readouterr().err
+
+
+def test_api_interpolates_and_writes_a_manifest(clip_with_sound, tmp_path):
+    from gradio_client import handle_file
+
+    with served_studio(build_registry(), tmp_path) as client:
+        files, summary, manifest = client.predict(
+            handle_file(str(clip_with_sound)), "interpolate.classical", 0, 2, 0.0,
+            False, False, True, 0, api_name="/interpolate")
+        record = json.loads(Path(manifest).read_text())
+        assert record["task"] == "interpolate" and record["parameters"]["factor"] == 2
+        assert record["output"]["frames"] in (47, 48) and "frames made" in summary
+        assert record["outputs"]["video"] == "interpolated.mp4"
+
+
+def test_benchmark_compares_interpolation_backends(tmp_path):
+    from pipelines.bench.harness import run_bench
+
+    result = run_bench(build_registry(), "interpolate",
+                       ["interpolate.classical", "interpolate.classical:factor=3",
+                        "interpolate.rife"], seed=0, root=tmp_path)
+    status = {r.backend: r.status for r in result.rows}
+    assert status["interpolate.classical"] == "ok"
+    assert status["interpolate.classical:factor=3"] == "ok"
+    assert status["interpolate.rife"] == "unavailable"
