@@ -64,6 +64,8 @@ def test_api_interpolates_and_writes_a_manifest(clip_with_sound, tmp_path):
             handle_file(str(clip_with_sound)), "interpolate.classical", 0, 2, 0.0,
             False, False, True, 0, api_name="/interpolate")
         record = json.loads(Path(manifest).read_text())
+        video = files[0]["value"] if isinstance(files[0], dict) else files[0]
+        assert probe_video(video).frame_count == record["output"]["frames"]
         assert record["task"] == "interpolate" and record["parameters"]["factor"] == 2
         assert record["output"]["frames"] in (47, 48) and "frames made" in summary
         assert record["outputs"]["video"] == "interpolated.mp4"
