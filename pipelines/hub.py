@@ -661,6 +661,42 @@ def _link(link: Path, blob: Path) -> None:
             shutil.copy2(blob, link)
 
 
+class _Hasher:
+    """Feeds a digest from a second thread (hashlib releases the GIL on large buffers), so
+    hashing overlaps receiving and writing instead of adding to them."""
+
+    def __init__(self, digest: Any | None):
+        import queue
+
+        self.digest = digest
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=256)
+        self.thread = threading.Thread(target=self._run, daemon=True) if digest else None
+        self.error: BaseException | None = None
+
+    def _run(self) -> None:
+        try:
+            while (chunk := self.queue.get()) is not None:
+                self.digest.update(chunk)
+        except BaseException as err:  # surfaced by __exit__
+            self.error = err
+
+    def feed(self, chunk: bytes) -> None:
+        if self.thread is not None:
+            self.queue.put(chunk)
+
+    def __enter__(self) -> _Hasher:
+        if self.thread is not None:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.thread is not None:
+            self.queue.put(None)
+            self.thread.join()
+            if self.error is not None:
+                raise self.error
+
+
 def _stream_to_blob(spec: PipelineSpec, remote: RemoteFile, blob: Path, meter: _Meter,
                     expected: str | None, headers: dict[str, str]) -> None:
     """Stream ``remote`` into ``blob`` through ``blob.incomplete``: a partial file from an
@@ -686,11 +722,10 @@ def _stream_to_blob(spec: PipelineSpec, remote: RemoteFile, blob: Path, meter: _
                     have = 0
                     digest = hashlib.sha256() if expected else None
                     meter.set(remote.name, 0)
-                with open(partial, "ab" if have else "wb") as out:
+                with open(partial, "ab" if have else "wb") as out, _Hasher(digest) as hasher:
                     for chunk in response.iter_bytes():
                         out.write(chunk)
-                        if digest is not None:
-                            digest.update(chunk)
+                        hasher.feed(chunk)
                         meter.add(remote.name, len(chunk))
     except httpx.HTTPError as err:
         raise WeightsUnavailable(spec.id, spec.repo_id, scrub(

@@ -189,3 +189,25 @@ class FakeHub:
                 handler.connection.shutdown(2)
         except OSError:
             handler.close_connection = True
+
+
+def main() -> None:
+    """``python -m tests.hub_server MB FILES``: serve FILES random files of MB in all as the
+    repo ``bench/weights`` until stdin closes; prints the URL, then one file name per line."""
+    import os
+    import sys
+
+    total_mb, count = int(sys.argv[1]), int(sys.argv[2])
+    size = total_mb * 1024 * 1024 // count
+    block = os.urandom(1024 * 1024)
+    files = {f"part-{i}.pth": block * (size // len(block)) + os.urandom(i + 1)
+             for i in range(count)}
+    hub = FakeHub().start()
+    hub.add_repo("bench/weights", files)
+    print(hub.url, *files, sep="\n", flush=True)
+    sys.stdin.read()
+    hub.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -317,6 +317,7 @@ UNPINNED: dict[str, str] = {
     "portrait.wan2.2-ti2v-5b": _NEWER,
     "portrait.cogvideox-5b-i2v": _NEWER,
     "portrait.hunyuanvideo-1.5-i2v": _NEWER,
+    "interpolate.rife": _NEWER,
 }
 PINNED_HERE = ("metrics.clip-vit-b32", "metrics.i3d", "metrics.lpips-alex", "style.adain",
                "super_res.realesrgan-x4plus", "super_res.realesrgan-x2plus",
