@@ -326,16 +326,16 @@ class KeyframesAdapter(Adapter):
         return [BenchInput("example", "video", ASSETS / truth["video"], truth=bounds)]
 
     def prepare(self, choice: Choice, item: BenchInput, seed: int, folder: Path) -> Prepared:
-        from pipelines.keyframes.runner import KeyframeRequest
-        from pipelines.keyframes.settings import DetectorParams, SelectParams
-        from pipelines.media import probe_video
+        """The task's own ``prepare`` (video probe, settings validation) with the benchmark's
+        fixed settings, the row's seed and the variant's overrides."""
+        from pipelines.keyframes import TASK
 
-        probe_video(item.source)
-        detector = DetectorParams(**choice.overrides).validate()
-        select = SelectParams(features=str(self.settings["features"]), seed=seed).validate()
-        request = KeyframeRequest(str(item.source), detector, select,
-                                  int(self.settings["analysis_side"]))
-        return Prepared(request)
+        spec = choice.spec
+        fixed = {k: v for k, v in self.settings.items() if k in TASK.settings}
+        values = TASK.settings.validate({**fixed, "seed": seed, **choice.overrides}, spec.id,
+                                        TASK.group_of(spec))
+        plan = TASK.prepare_fn()({"video": item.source}, values, seed, spec)
+        return Prepared(plan.request)
 
     def amount(self, output: Any, prepared: Prepared) -> tuple[float, str]:
         return float(output.frame_count), FRAMES
@@ -463,17 +463,22 @@ class TalkingHeadAdapter(Adapter):
                 for n, (f, k, v) in zip(names, pairs, strict=True)]
 
     def prepare(self, choice: Choice, item: BenchInput, seed: int, folder: Path) -> Prepared:
+        """The first seconds of the audio, then the task's own ``prepare`` (its input checks
+        and settings validation); the video is written in the row's folder."""
         from pipelines.media import read_audio, write_wav
-        from pipelines.talking_head.types import TalkRequest
+        from pipelines.talking_head import TASK
+        from pipelines.talking_head.job import VIDEO_NAME
 
         rate = 16000
         samples = read_audio(item.extra["audio"], rate)
         audio = write_wav(folder / "audio.wav",
                           samples[:int(float(self.settings["audio_seconds"]) * rate)], rate)
-        request = TalkRequest(face=item.source, audio=audio, output=folder / "talking_head.mp4",
-                              seed=seed, max_side=int(self.settings["max_side"]),
-                              batch_size=int(self.settings["batch_size"]), **choice.overrides)
-        return Prepared(request)
+        spec = choice.spec
+        given = {"max_side": self.settings["max_side"],
+                 "batch_size": self.settings["batch_size"], **choice.overrides}
+        values = TASK.settings.validate(given, spec.id, TASK.group_of(spec))
+        plan = TASK.prepare_fn()({"face": item.source, "audio": audio}, values, seed, spec)
+        return Prepared(replace(plan.request, output=folder / VIDEO_NAME))
 
     def amount(self, output: Any, prepared: Prepared) -> tuple[float, str]:
         return float(output.frames), FRAMES
@@ -527,22 +532,19 @@ class StyleAdapter(Adapter):
                 BenchInput("pan_cut", "video", folder / "pan_cut.mp4", self.extras())]
 
     def prepare(self, choice: Choice, item: BenchInput, seed: int, folder: Path) -> Prepared:
-        from pipelines.media import load_image, probe_video
-        from pipelines.style.types import StyleRequest
+        """The task's own ``prepare`` (input checks, settings validation) with the benchmark's
+        fixed settings and the variant's overrides; the result is written in the row's folder."""
+        from pipelines.style import TASK
+        from pipelines.style.job import output_name
 
-        if item.kind == "video":
-            probe_video(item.source)
-        else:
-            load_image(item.source)
-        name = "stylised.mp4" if item.kind == "video" else "stylised.png"
-        request = StyleRequest(
-            content=item.source, style=item.extra["style"], output=folder / name,
-            method=choice.overrides.get("method", "reinhard"),
-            strength=float(self.settings["strength"]),
-            consistent=bool(self.settings["consistent"]), blend=float(self.settings["blend"]),
-            max_side=int(self.settings["max_side"]), measure=False,
-        ).validate()
-        return Prepared(request)
+        spec = choice.spec
+        given = {name: self.settings[name]
+                 for name in ("strength", "consistent", "blend", "max_side")}
+        values = TASK.settings.validate({**given, "measure": False, **choice.overrides},
+                                        spec.id, TASK.group_of(spec))
+        inputs = {"content": item.source, "style": item.extra["style"]}
+        request, fmt = TASK.prepare_fn()(inputs, values, seed, spec)
+        return Prepared(replace(request, output=folder / output_name(request, fmt)))
 
     def amount(self, output: Any, prepared: Prepared) -> tuple[float, str]:
         if output.is_video:
