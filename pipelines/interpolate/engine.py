@@ -33,7 +33,7 @@ from pipelines.interpolate.types import (
 from pipelines.keyframes.analysis import FrameAnalysis
 from pipelines.keyframes.detectors import make_detector
 from pipelines.keyframes.settings import DetectorParams
-from pipelines.media import VideoWriter, get_limits, iter_frames, probe_video, resize_max_side
+from pipelines.media import get_limits, iter_frames, probe_video, resize_max_side
 
 DETECTOR_SIDE = 256
 CUT_PARAMS = DetectorParams(fade_frames=8)  # fades are reported a few frames after they end
@@ -240,25 +240,3 @@ def _stream(request: InterpolateRequest, interpolator: PairInterpolator, plan: T
                      "blended across them.")
     info["seconds"] = round(time.perf_counter() - start, 3)
     _report(progress, 1.0, "done")
-
-
-def write_result(result: InterpolateResult, source: Path, output: Path,
-                 progress: Progress | None = None) -> Path:
-    """Encode ``result`` (consuming its frames) as H.264/yuv420p/faststart MP4 at its exact rate,
-    with the source's audio muxed in and trimmed to the video. The output lasts as long as the
-    source, so the sound stays in sync; slow motion drops the sound (it would not match) and
-    says so in ``result.notes``."""
-    rate = Fraction(result.info.get("out_fps_fraction") or result.fps)
-    audio = None
-    if result.info.get("has_audio"):
-        if result.info.get("slowmo"):
-            result.notes.append("Slow motion: the sound was left out (it would not match the "
-                                "slowed picture).")
-        else:
-            audio = Path(source)
-    with VideoWriter(output, rate, audio=audio) as writer:
-        for index, frame in enumerate(result.frames):
-            writer.write(frame)
-            if progress is not None and index % 16 == 0:
-                progress(index / max(1, result.count), "encoding")
-    return writer.path

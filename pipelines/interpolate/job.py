@@ -35,10 +35,11 @@ def job(ctx: JobContext, request: InterpolateRequest) -> None:
     """Plan the frames, then make and encode them in one stream (sound kept and in sync)."""
     with ctx.stage("plan", 0.02) as report:
         result = ctx.runner(request, report)
-    info = probe_video(request.video)
-    audio = request.video if info.has_audio and not request.slowmo else None
-    if info.has_audio and request.slowmo:
-        ctx.note("Slow motion has no sound: the picture plays slower than the recording.")
+    # The output lasts as long as the source, so its sound stays in sync, except in slow motion.
+    has_audio = bool(result.info.get("has_audio"))
+    audio = request.video if has_audio and not request.slowmo else None
+    if has_audio and request.slowmo:
+        ctx.note("Slow motion: the sound was left out (it would not match the slowed picture).")
     rate = Fraction(result.info.get("out_fps_fraction") or Fraction(result.fps))
     with ctx.stage("interpolate_and_encode", 0.98) as report:
         _, written = ctx.write_video("video", "interpolated.mp4", result.frames, rate,
