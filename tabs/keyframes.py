@@ -1,4 +1,9 @@
-"""Keyframe extraction tab: shots, representative frames, contact sheet, shot list, score plot."""
+"""Keyframe extraction tab: shots, representative frames, contact sheet, shot list, score plot.
+
+Every setting's widget comes from the task's schema (:mod:`pipelines.keyframes.settings`); this
+module lays them out (sections as in the CLI's help) and runs the task's job through
+:func:`pipelines.task.run_job`.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +13,20 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from pipelines.errors import InputError
-from pipelines.keyframes.settings import CLIP_SPEC, KNOBS, Knob, settings_from
+from pipelines.keyframes import TASK as KEYFRAMES
+from pipelines.keyframes.settings import CLIP_SPEC, SECTIONS
 from pipelines.keyframes.timecodes import timecode
 from pipelines.registry import Registry
+from pipelines.task import run_job
 from tabs.common import (
     ACCELERATOR,
     ACCELERATOR_CONCURRENCY,
     ASSETS,
     backend_dropdown,
+    backend_updates,
     gpu,
     progress_callback,
+    setting_widgets,
     ui_text,
     user_errors,
 )
@@ -25,20 +34,12 @@ from tabs.common import (
 if TYPE_CHECKING:
     from pipelines.keyframes.job import JobOutput
 
-TITLE = "Keyframe extraction"
-TASK = "keyframes"
+TITLE = KEYFRAMES.title
+TASK = KEYFRAMES.id
 EXAMPLES = ASSETS / TASK
-MAIN_KNOBS = ("detector", "k")  # shown beside the video; every other knob is in the accordion
+MAIN_KNOBS = ("detector", "k")  # shown beside the video; every other setting is in the accordion
 SHOT_HEADERS = ["shot", "start frame", "end frame", "start", "end", "seconds", "begins with",
                 "keyframe"]  # fmt: skip
-
-
-def _widget(knob: Knob) -> gr.components.Component:
-    if knob.choices:
-        return gr.Dropdown(list(knob.choices), value=knob.default, label=knob.label,
-                           info=knob.help)  # fmt: skip
-    return gr.Slider(knob.minimum, knob.maximum, value=knob.default, step=knob.step,
-                     label=knob.label, info=knob.help)  # fmt: skip
 
 
 def shot_rows(job: JobOutput) -> list[list[Any]]:
@@ -74,40 +75,37 @@ def summary(job: JobOutput) -> str:
 
 
 def api_signature(default_backend: str | None) -> inspect.Signature:
-    """``(video, backend, <every knob>, progress)``: positional, knobs with their defaults."""
+    """``(video, backend, <every setting>, progress)``: positional, settings with their
+    defaults (from the schema)."""
     positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
     return inspect.Signature([
         inspect.Parameter("video", positional),
         inspect.Parameter("backend", positional, default=default_backend),
-        *(inspect.Parameter(k.name, positional, default=k.default) for k in KNOBS),
+        *(inspect.Parameter(s.name, positional, default=s.default) for s in KEYFRAMES.settings),
         inspect.Parameter("progress", positional, default=gr.Progress()),
     ])  # fmt: skip
 
 
 def build(registry: Registry) -> None:
     gr.Markdown(ui_text(TASK))
-    knobs = {k.name: k for k in KNOBS}
     widgets: dict[str, gr.components.Component] = {}
     with gr.Row():
         with gr.Column(scale=2):
             video = gr.Video(label="Video", sources=["upload"])
             with gr.Row():
                 backend = backend_dropdown(registry, TASK, scale=2)
-                for name in MAIN_KNOBS:
-                    widgets[name] = _widget(knobs[name])
+                widgets.update(setting_widgets(KEYFRAMES, MAIN_KNOBS))
             run_button = gr.Button("Find shots and keyframes", variant="primary")
         with gr.Column(scale=3):
             info = gr.Markdown()
             gallery = gr.Gallery(label="Keyframes", columns=4, height="auto",
                                  object_fit="contain")  # fmt: skip
     with gr.Accordion("Advanced settings", open=False):
-        for group, title in (("detector", "Shot detection"), ("weights", "Frame distance"),
-                             ("select", "Keyframe selection"), ("run", "Analysis and output")):
+        for _, title, section in SECTIONS:
             gr.Markdown(f"**{title}**")
             with gr.Row():
-                for knob in KNOBS:
-                    if knob.group == group and knob.name not in MAIN_KNOBS:
-                        widgets[knob.name] = _widget(knob)
+                widgets.update(setting_widgets(
+                    KEYFRAMES, [n for n in section if n not in MAIN_KNOBS]))
     with gr.Row():
         sheet = gr.Image(label="Contact sheet", type="filepath", interactive=False)
         plot = gr.Image(label="Change score per frame", type="filepath", interactive=False)
@@ -118,17 +116,22 @@ def build(registry: Registry) -> None:
                 label="Example: seven shots with cuts, a fade through black, one through "
                       "white, and three flashes")  # fmt: skip
 
-    names = [k.name for k in KNOBS]
+    names = list(KEYFRAMES.settings.names)
+    backend.change(backend_updates(KEYFRAMES, registry, names), backend,
+                   [widgets[n] for n in names], api_visibility="private")
 
     def extract(path: str | None, backend_id: str, *rest: Any):
         *values, progress = rest
         if not path:
             raise InputError("Upload a video first (MP4, MOV, WebM or MKV).")
-        settings = settings_from(dict(zip(names, values, strict=True)))
-        from pipelines.keyframes.job import run_keyframes  # OpenCV and friends load on first use
+        settings = dict(zip(names, values, strict=True))
+        from pipelines.keyframes.job import finish  # OpenCV and friends load on first use
 
-        job = run_keyframes(registry, path, settings, spec_id=backend_id,
-                            progress=progress_callback(progress))  # fmt: skip
+        seed_setting = KEYFRAMES.settings["seed"]
+        seed = seed_setting.default if settings["seed"] is None else \
+            seed_setting.check(settings["seed"])
+        job = finish(run_job(registry, KEYFRAMES, backend_id, {"video": path}, settings,
+                             seed=seed, progress=progress_callback(progress)))
         written = job.written
         downloads = [str(p) for p in (written.zip, written.shots_csv, written.shots_json,
                                       written.contact_sheet, written.plot) if p is not None]

@@ -1,24 +1,31 @@
 """Keyframe extraction: shot detection, representative frames, contact sheets and shot lists.
 
-Modules: ``settings`` (every knob, light to import), ``frames`` (decoding for the pass),
-``analysis`` (per-frame measurements on a downscaled frame), ``detectors`` (push-style shot
-detectors behind one ABC), ``select`` (keyframes per shot or by clustering), ``runner`` (the
+Modules: ``settings`` (every setting, declared once; light to import), ``frames`` (decoding for
+the pass), ``analysis`` (per-frame measurements on a downscaled frame), ``detectors`` (push-style
+shot detectors behind one ABC), ``select`` (keyframes per shot or by clustering), ``runner`` (the
 classical backend: one streaming pass), ``timecodes`` (frame times from container timestamps),
-``outputs`` (images, ZIP, contact sheet, CSV, JSON, score plot), ``job`` (run folder and manifest,
-shared by the tab and the CLI), ``command`` (CLI), ``evaluate`` (boundary F1 for tests and the
-benchmark).
+``outputs`` (images, ZIP, contact sheet, CSV, JSON, score plot), ``job`` (``prepare`` and
+``job`` of the task contract, shared by the tab, the CLI and the benchmark), ``command`` (CLI),
+``evaluate`` (boundary F1 for tests and the benchmark). :data:`TASK` declares the task.
 """
 
-from pipelines.task import Schema, Task
+from pipelines.keyframes.settings import SETTINGS
+from pipelines.task import Input, Task
 
 TASK = Task(
     id="keyframes",
     title="Keyframe extraction",
     specs="pipelines.keyframes.specs",
-    settings=Schema("keyframes", ()),
-    inputs=(),
+    settings=SETTINGS,
+    inputs=(Input("video", "video", "Video"),),
+    prepare="pipelines.keyframes.job:prepare",
+    job="pipelines.keyframes.job:job",
+    result="pipelines.keyframes.runner:KeyframeResult",
     tab="tabs.keyframes",
     command="pipelines.keyframes.command",
     adapter="pipelines.bench.adapters:KeyframesAdapter",
+    examples=("keyframes/example.mp4",),
     cli_name="keyframes",
 )
+
+__all__ = ["TASK"]

@@ -1,22 +1,30 @@
-"""The keyframe job shared by the tab and the CLI: run folder, runner, outputs, manifest."""
+"""The keyframe job on the task contract, shared by the tab, the CLI and the benchmark.
+
+:func:`prepare` checks the video and the settings before any folder exists; :func:`job` runs
+inside :func:`pipelines.task.run_job` (backend, run folder, pinned runner, manifest with the
+runner's device and dtype): one streaming pass over the video, optionally with the CLIP encoder
+pinned beside the runner, then every output written into the run folder. :func:`run_keyframes`
+is the older entry point, a thin wrapper over :func:`~pipelines.task.run_job`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pipelines.errors import InputError
 from pipelines.keyframes.outputs import Written, write_outputs
 from pipelines.keyframes.runner import KeyframeRequest, KeyframeResult
-from pipelines.keyframes.settings import CLIP_SPEC, SelectParams, Settings
-from pipelines.manifest import start_run
-from pipelines.registry import Registry
+from pipelines.keyframes.settings import CLIP_SPEC, SelectParams, Settings, settings_of
+from pipelines.media import probe_video
+from pipelines.registry import PipelineSpec, Registry, describe
+from pipelines.task import JobContext, Progress, run_job
 
 TASK = "keyframes"
-Progress = Callable[[float, str], None]
+OUTPUT_LABELS = ("shots_json", "shots_csv", "contact_sheet", "plot", "zip")
 
 
 @dataclass
@@ -27,60 +35,90 @@ class JobOutput:
     spec_id: str
 
 
+@dataclass(frozen=True)
+class KeyframePlan:
+    """A checked keyframe job: the runner's request (without an embedder: the job adds CLIP
+    when clustering uses it) and every setting."""
+
+    request: KeyframeRequest
+    settings: Settings
+
+
 def clip_on_disk(registry: Registry) -> bool:
     """Whether the CLIP encoder is registered and its weights are in the local cache."""
     return CLIP_SPEC in registry and registry.status(CLIP_SPEC).on_disk
 
 
-def uses_clip(registry: Registry, select: SelectParams) -> bool:
+def uses_clip(registry: Registry | None, select: SelectParams) -> bool:
     """Clustering runs on CLIP embeddings: asked for, or ``auto`` with the weights on disk."""
     if not select.k or select.features == "colour":
         return False
-    return select.features == "clip" or clip_on_disk(registry)
+    return select.features == "clip" or (registry is not None and clip_on_disk(registry))
+
+
+def prepare(inputs: Mapping[str, Any], values: Mapping[str, Any], seed: int,
+            spec: PipelineSpec) -> KeyframePlan:
+    """The job's plan from its video and validated settings; the video is probed here, so an
+    unreadable file is refused before any run folder exists."""
+    video = inputs.get("video")
+    if not video:
+        raise InputError("No video was given. Upload a video (MP4, MOV, WebM or MKV).")
+    settings = settings_of(values)
+    probe_video(video)
+    request = KeyframeRequest(str(video), settings.detector, settings.select,
+                              settings.run.analysis_side)
+    return KeyframePlan(request, settings)
+
+
+def job(ctx: JobContext, plan: KeyframePlan) -> None:
+    """Detect shots and choose keyframes (one pass), then write every output."""
+    settings, request, run = plan.settings, plan.request, ctx.run
+    with ExitStack() as stack:
+        if uses_clip(ctx.registry, settings.select):
+            encoder = stack.enter_context(ctx.registry.pinned(CLIP_SPEC))
+            info = describe(encoder)
+            run.extra["embeddings"] = {"spec_id": CLIP_SPEC, "device": info.device,
+                                       "dtype": info.dtype}  # fmt: skip
+            request = replace(request, embed=_embedder(encoder))
+        with ctx.stage("analyse", 0.85) as report:
+            result = ctx.runner(request, report)
+    with ctx.stage("write", 0.15) as report:
+        written = write_outputs(run.path, result, settings.as_dict(),
+                                settings.run.image_format, report)  # fmt: skip
+    for label in OUTPUT_LABELS:
+        path = getattr(written, label)
+        if path is not None:
+            ctx.record(label, path)
+    # A dict, not ctx.summary (a sentence): the manifest's "summary" has always been this.
+    run.extra["summary"] = {
+        "frames": result.frame_count, "shots": len(result.shots),
+        "keyframes": len(result.keyframes), "flashes": len(result.flashes),
+        "clustering_features": result.features or None,
+        "analysis_fps": round(result.frame_count / max(1e-9, result.timings["analyse"]), 1),
+    }  # fmt: skip
+    for stage, seconds in result.timings.items():
+        run.timer.seconds[f"runner.{stage}"] = seconds
+    ctx.data.update(result=result, written=written)
 
 
 def run_keyframes(registry: Registry, video: str | Path, settings: Settings | None = None, *,
                   spec_id: str | None = None, progress: Progress | None = None) -> JobOutput:
     """Detect shots, choose keyframes and write every output into a new run folder."""
-    settings = settings or Settings()
-    if not video:
-        raise InputError("No video was given. Upload a video (MP4, MOV, WebM or MKV).")
-    report = progress or (lambda fraction, desc: None)
-    spec = registry.resolve(TASK, spec_id)
-    clip = uses_clip(registry, settings.select)
-    params = settings.as_dict()
-    with start_run(TASK, spec=spec, params=params, seed=settings.select.seed) as run:
-        with ExitStack() as stack:
-            runner = stack.enter_context(registry.pinned(spec.id))
-            embed = None
-            if clip:
-                encoder = stack.enter_context(registry.pinned(CLIP_SPEC))
-                embed = _embedder(encoder)
-                entry = registry.cache.entries_for(CLIP_SPEC)[0]
-                run.extra["embeddings"] = {"spec_id": CLIP_SPEC, "device": entry.key[1],
-                                           "dtype": entry.key[2]}  # fmt: skip
-            request = KeyframeRequest(str(video), settings.detector, settings.select,
-                                      settings.run.analysis_side, embed)  # fmt: skip
-            with run.stage("analyse"):
-                result = runner(request, lambda f, d: report(0.85 * f, d))
-        with run.stage("write"):
-            written = write_outputs(run.path, result, params, settings.run.image_format,
-                                    lambda f, d: report(0.85 + 0.15 * f, d))  # fmt: skip
-        for label, path in (("shots_json", written.shots_json), ("shots_csv", written.shots_csv),
-                            ("contact_sheet", written.contact_sheet), ("plot", written.plot),
-                            ("zip", written.zip)):  # fmt: skip
-            if path is not None:
-                run.add_output(label, path)
-        run.device, run.dtype = "cpu", "float32"
-        run.extra["summary"] = {
-            "frames": result.frame_count, "shots": len(result.shots),
-            "keyframes": len(result.keyframes), "flashes": len(result.flashes),
-            "clustering_features": result.features or None,
-            "analysis_fps": round(result.frame_count / max(1e-9, result.timings["analyse"]), 1),
-        }  # fmt: skip
-        for stage, seconds in result.timings.items():
-            run.timer.seconds[f"runner.{stage}"] = seconds
-    return JobOutput(run.path, result, written, spec.id)
+    values = (settings or Settings()).as_dict()
+    out = run_job(registry, _task(), spec_id, {"video": video}, values, seed=values["seed"],
+                  progress=progress)
+    return finish(out)
+
+
+def finish(out: Any) -> JobOutput:
+    """The job's output in the shape the tab and the CLI show."""
+    return JobOutput(out.run_dir, out.data["result"], out.data["written"], out.spec_id)
+
+
+def _task() -> Any:
+    from pipelines.keyframes import TASK as KEYFRAMES
+
+    return KEYFRAMES
 
 
 def _embedder(encoder: Any) -> Callable[[list], Any]:

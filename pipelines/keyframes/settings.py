@@ -1,18 +1,26 @@
 """Every setting of a keyframe job, declared once and light to import (no OpenCV, no numpy).
 
-:data:`KNOBS` names each setting with its range and help; the tab's accordion and the CLI's
-flags are built from it, and :func:`settings_from` turns their values into validated
-:class:`Settings` (detector, selection and run options).
+:data:`SETTINGS` (the task's :class:`~pipelines.task.Schema`) declares each setting with its
+range or choices, label and help; the tab's widgets, the CLI's flags, validation, the manifest's
+parameters and the benchmark's variants all come from it. Defaults live in the dataclasses the
+detectors and the selection read (:class:`DetectorParams`, :class:`Weights`,
+:class:`SelectParams`, :class:`RunOptions`); their ``validate`` checks every field against the
+same declarations. :data:`SECTIONS` groups the settings for the tab's accordion and the CLI's
+help; :func:`settings_from` turns values by name into validated :class:`Settings`.
+
+The settings are in the order of the ``/keyframes`` API parameters (video, backend, then these);
+new settings go at the end. ``Knob`` and ``KNOBS`` are the older names of :class:`Setting` and
+the schema's settings.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.errors import InputError
+from pipelines.task import Schema, Setting
 
 CLIP_SPEC = "metrics.clip-vit-b32"  # the shared CLIP image encoder clustering may use
 FEATURES = ("auto", "colour", "clip")
@@ -51,28 +59,14 @@ class DetectorParams:
 
     def validate(self) -> DetectorParams:
         """Return self, or raise InputError naming the first setting out of range."""
-        if self.detector not in DETECTORS:
-            raise InputError(f"Unknown detector {self.detector!r}; use one of "
-                             f"{', '.join(DETECTORS)}.")  # fmt: skip
-        checks = (
-            ("min_score", 0.0 < self.min_score <= 1.0, "between 0 and 1"),
-            ("margin", 0.0 <= self.margin <= 1.0, "between 0 and 1"),
-            ("window", 1 <= self.window <= 1000, "between 1 and 1000 frames"),
-            ("lookahead", 0 <= self.lookahead <= 30, "between 0 and 30 frames"),
-            ("flash_frames", 0 <= self.flash_frames <= 10, "between 0 and 10 frames"),
-            ("flash_rise", 1.0 <= self.flash_rise <= 255.0, "between 1 and 255"),
-            ("min_shot_frames", 1 <= self.min_shot_frames <= 10_000, "at least 1 frame"),
-            ("flat_std", 0.0 <= self.flat_std <= 128.0, "between 0 and 128"),
-            ("black_level", 0.0 <= self.black_level < self.white_level, "below white_level"),
-            ("white_level", self.white_level <= 255.0, "at most 255"),
-            ("fade_frames", 0 <= self.fade_frames <= 1000, "between 0 and 1000 frames"),
-        )
-        for name, ok, rule in checks:
-            if not ok:
-                raise InputError(f"The detector setting {name}={getattr(self, name)} is out of "
-                                 f"range; use a value {rule}.")  # fmt: skip
+        _check(self, "detector")
+        _check(self.weights, "weights")
+        if self.black_level >= self.white_level:
+            raise InputError(f"The black level ({self.black_level:g}) must be below the white "
+                             f"level ({self.white_level:g}); lower black_level or raise "
+                             "white_level.")  # fmt: skip
         w = self.weights
-        if min(w.colour, w.edges, w.luma) < 0 or w.edges + w.luma <= 0:
+        if w.edges + w.luma <= 0:
             raise InputError("Cue weights must be non-negative, with edges + luma above 0.")
         return self
 
@@ -91,47 +85,9 @@ class SelectParams:
     seed: int = 0  # k-means initialisation
 
     def validate(self) -> SelectParams:
-        checks = (
-            ("k", 0 <= self.k <= 1000, "between 0 (one per shot) and 1000"),
-            ("sharpness_weight", 0.0 <= self.sharpness_weight <= 1.0, "between 0 and 1"),
-            ("features", self.features in FEATURES, f"one of {', '.join(FEATURES)}"),
-            ("dedupe_bits", 0 <= self.dedupe_bits <= 32, "between 0 (off) and 32"),
-            ("min_gap", 0.0 <= self.min_gap <= 3600.0, "between 0 and 3600 seconds"),
-            ("edge_frames", 0 <= self.edge_frames <= 100, "between 0 and 100 frames"),
-            ("embed_every", 0.01 <= self.embed_every <= 60.0, "between 0.01 and 60 seconds"),
-        )
-        for name, ok, rule in checks:
-            if not ok:
-                raise InputError(f"The keyframe setting {name}={getattr(self, name)!r} is out "
-                                 f"of range; use {rule}.")  # fmt: skip
+        """Return self, or raise InputError naming the first setting out of range."""
+        _check(self, "select")
         return self
-
-
-@dataclass(frozen=True)
-class Knob:
-    """One user-facing setting: where it goes, its range and what it does."""
-
-    name: str
-    group: str  # detector | weights | select | run
-    label: str
-    help: str
-    minimum: float | None = None
-    maximum: float | None = None
-    step: float | None = None
-    choices: tuple[str, ...] = ()
-
-    @property
-    def field(self) -> str:
-        """The dataclass field this knob sets."""
-        return self.name.removeprefix("weight_")
-
-    @property
-    def integer(self) -> bool:
-        return isinstance(self.default, int) and not self.choices
-
-    @property
-    def default(self) -> Any:
-        return getattr(_DEFAULTS[self.group], self.field)
 
 
 @dataclass(frozen=True)
@@ -145,66 +101,111 @@ _DEFAULTS: dict[str, Any] = {
     "run": RunOptions(),
 }  # fmt: skip
 
-KNOBS: tuple[Knob, ...] = (
-    Knob("detector", "detector", "Detector",
-         "combined: content changes and fades; content: frame-to-frame change only; fade: "
-         "fades through black or white only", choices=DETECTORS),
-    Knob("min_score", "detector", "Minimum change",
-         "A cut needs at least this frame distance (0 = same, 1 = unrelated).", 0.05, 1.0, 0.01),
-    Knob("margin", "detector", "Margin over baseline",
-         "How far above the local baseline of change a cut must rise.", 0.0, 1.0, 0.01),
-    Knob("window", "detector", "Baseline window (frames)",
-         "Recent within-shot frames whose change forms the adaptive baseline.", 1, 240, 1),
-    Knob("lookahead", "detector", "Look-ahead (frames)",
-         "Frames after a candidate whose change also forms the baseline (a camera that starts "
-         "moving fast is not a cut).", 0, 30, 1),
-    Knob("flash_frames", "detector", "Flash length (frames)",
-         "Longest flash or glitch whose content comes back and is not a cut.", 0, 10, 1),
-    Knob("flash_rise", "detector", "Flash brightness jump",
-         "Rise of mean brightness (0-255) that, reverting within the flash length, is a flash.",
-         1.0, 255.0, 1.0),
-    Knob("min_shot_frames", "detector", "Shortest shot (frames)",
-         "No two cuts closer than this.", 1, 600, 1),
-    Knob("flat_std", "detector", "Plain-frame contrast",
-         "Luma standard deviation below which a frame counts as plain (black, white, flat).",
-         0.0, 64.0, 0.5),
-    Knob("black_level", "detector", "Black level",
-         "Plain frames darker than this (0-255) are black.", 0.0, 127.0, 1.0),
-    Knob("white_level", "detector", "White level",
-         "Plain frames brighter than this (0-255) are white.", 128.0, 255.0, 1.0),
-    Knob("fade_frames", "detector", "Longest fade ramp (frames)",
-         "How far back and forward a fade's ramp is followed.", 0, 300, 1),
-    Knob("weight_colour", "weights", "Weight: colour",
-         "Weight of the hue-histogram difference in the frame distance.", 0.0, 1.0, 0.05),
-    Knob("weight_edges", "weights", "Weight: edges",
-         "Weight of the edge-structure difference in the frame distance.", 0.0, 1.0, 0.05),
-    Knob("weight_luma", "weights", "Weight: luma",
-         "Weight of the luma-structure difference in the frame distance.", 0.0, 1.0, 0.05),
-    Knob("analysis_side", "run", "Analysis size (pixels)",
-         "Longer side of the downscaled frames the detectors see.", 64, 1024, 32),
-    Knob("k", "select", "Keyframes across the video",
-         "0: one keyframe per shot. N: N keyframes across the whole video by clustering.",
-         0, 200, 1),
-    Knob("sharpness_weight", "select", "Sharpness vs typicality",
-         "0 picks the most typical frame, 1 the sharpest.", 0.0, 1.0, 0.05),
-    Knob("features", "select", "Clustering features",
-         "auto: CLIP embeddings when the CLIP checkpoint is on disk, else colour and texture.",
-         choices=FEATURES),
-    Knob("dedupe_bits", "select", "Near-duplicate distance (bits)",
-         "Clustered keyframes whose 64-bit perceptual hashes differ in this many bits or fewer "
-         "are duplicates (0 turns this off).", 0, 32, 1),
-    Knob("min_gap", "select", "Minimum gap (seconds)",
-         "Clustered keyframes are at least this far apart.", 0.0, 60.0, 0.1),
-    Knob("edge_frames", "select", "Transition margin (frames)",
-         "Frames this close to a cut, fade or flash are not chosen.", 0, 30, 1),
-    Knob("embed_every", "select", "CLIP sampling (seconds)",
-         "Seconds between the frames embedded when clustering on CLIP embeddings.", 0.1, 10.0,
-         0.1),
-    Knob("seed", "select", "Clustering seed", "Seed of the k-means initialisation.", 0, 2**31 - 1,
-         1),
-    Knob("image_format", "run", "Image format", "Format of the keyframe images and ZIP.",
-         choices=IMAGE_FORMATS),
-)  # fmt: skip
+# Where each setting goes: (group, section title, setting names). A group is the dataclass the
+# setting's value lands in; weight settings are named ``weight_<field>``.
+SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("detector", "Shot detection",
+     ("detector", "min_score", "margin", "window", "lookahead", "flash_frames", "flash_rise",
+      "min_shot_frames", "flat_std", "black_level", "white_level", "fade_frames")),
+    ("weights", "Frame distance", ("weight_colour", "weight_edges", "weight_luma")),
+    ("select", "Keyframe selection",
+     ("k", "sharpness_weight", "features", "dedupe_bits", "min_gap", "edge_frames",
+      "embed_every", "seed")),
+    ("run", "Analysis and output", ("analysis_side", "image_format")),
+)
+GROUP_OF: dict[str, str] = {name: group for group, _, names in SECTIONS for name in names}
+
+
+def field_of(name: str) -> str:
+    """The dataclass field a setting sets (``weight_colour`` -> ``colour``)."""
+    return name.removeprefix("weight_")
+
+
+def _setting(name: str, label: str, help: str, minimum: float | None = None,
+             maximum: float | None = None, step: float | None = None, *,
+             choices: tuple[str, ...] = (), unit: str = "", advanced: bool = True) -> Setting:
+    """A setting whose default is its dataclass field's default (one place for each default)."""
+    default = getattr(_DEFAULTS[GROUP_OF[name]], field_of(name))
+    return Setting(name, default, label, help, minimum, maximum, step, choices, unit=unit,
+                   advanced=advanced)
+
+
+SETTINGS = Schema("keyframes", (
+    _setting("detector", "Detector",
+             "combined: content changes and fades; content: frame-to-frame change only; fade: "
+             "fades through black or white only", choices=DETECTORS, advanced=False),
+    _setting("min_score", "Minimum change",
+             "A cut needs at least this frame distance (0 = same, 1 = unrelated).",
+             0.01, 1.0, 0.01),
+    _setting("margin", "Margin over baseline",
+             "How far above the local baseline of change a cut must rise.", 0.0, 1.0, 0.01),
+    _setting("window", "Baseline window (frames)",
+             "Recent within-shot frames whose change forms the adaptive baseline.", 1, 1000, 1,
+             unit="frames"),
+    _setting("lookahead", "Look-ahead (frames)",
+             "Frames after a candidate whose change also forms the baseline (a camera that "
+             "starts moving fast is not a cut).", 0, 30, 1, unit="frames"),
+    _setting("flash_frames", "Flash length (frames)",
+             "Longest flash or glitch whose content comes back and is not a cut.", 0, 10, 1,
+             unit="frames"),
+    _setting("flash_rise", "Flash brightness jump",
+             "Rise of mean brightness (0-255) that, reverting within the flash length, is a "
+             "flash.", 1.0, 255.0, 1.0),
+    _setting("min_shot_frames", "Shortest shot (frames)", "No two cuts closer than this.",
+             1, 10_000, 1, unit="frames"),
+    _setting("flat_std", "Plain-frame contrast",
+             "Luma standard deviation below which a frame counts as plain (black, white, flat).",
+             0.0, 128.0, 0.5),
+    _setting("black_level", "Black level",
+             "Plain frames darker than this (0-255) are black; keep it below the white level.",
+             0.0, 254.0, 1.0),
+    _setting("white_level", "White level",
+             "Plain frames brighter than this (0-255) are white; keep it above the black level.",
+             1.0, 255.0, 1.0),
+    _setting("fade_frames", "Longest fade ramp (frames)",
+             "How far back and forward a fade's ramp is followed.", 0, 1000, 1, unit="frames"),
+    _setting("weight_colour", "Weight: colour",
+             "Weight of the hue-histogram difference in the frame distance (weights are "
+             "normalised to sum 1).", 0.0, 1.0, 0.05),
+    _setting("weight_edges", "Weight: edges",
+             "Weight of the edge-structure difference in the frame distance.", 0.0, 1.0, 0.05),
+    _setting("weight_luma", "Weight: luma",
+             "Weight of the luma-structure difference in the frame distance.", 0.0, 1.0, 0.05),
+    _setting("analysis_side", "Analysis size (pixels)",
+             "Longer side of the downscaled frames the detectors see.", 32, 1024, 32, unit="px"),
+    _setting("k", "Keyframes across the video",
+             "0: one keyframe per shot. N: N keyframes across the whole video by clustering.",
+             0, 1000, 1, advanced=False),
+    _setting("sharpness_weight", "Sharpness vs typicality",
+             "0 picks the most typical frame, 1 the sharpest.", 0.0, 1.0, 0.05),
+    _setting("features", "Clustering features",
+             "auto: CLIP embeddings when the CLIP checkpoint is on disk, else colour and texture.",
+             choices=FEATURES),
+    _setting("dedupe_bits", "Near-duplicate distance (bits)",
+             "Clustered keyframes whose 64-bit perceptual hashes differ in this many bits or "
+             "fewer are duplicates (0 turns this off).", 0, 32, 1, unit="bits"),
+    _setting("min_gap", "Minimum gap (seconds)",
+             "Clustered keyframes are at least this far apart.", 0.0, 3600.0, 0.1, unit="s"),
+    _setting("edge_frames", "Transition margin (frames)",
+             "Frames this close to a cut, fade or flash are not chosen.", 0, 100, 1,
+             unit="frames"),
+    _setting("embed_every", "CLIP sampling (seconds)",
+             "Seconds between the frames embedded when clustering on CLIP embeddings.",
+             0.01, 60.0, 0.01, unit="s"),
+    _setting("seed", "Clustering seed", "Seed of the k-means initialisation.", 0, 2**31 - 1, 1),
+    _setting("image_format", "Image format", "Format of the keyframe images and ZIP.",
+             choices=IMAGE_FORMATS),
+))  # fmt: skip
+
+# The older names: a knob is a setting; KNOBS are the schema's settings in order.
+Knob = Setting
+KNOBS: tuple[Setting, ...] = tuple(SETTINGS)
+
+
+def _check(params: Any, group: str) -> None:
+    """Check every field of ``params`` (one of the dataclasses above) against its setting."""
+    for name in (n for _, _, names in SECTIONS for n in names if GROUP_OF[n] == group):
+        SETTINGS[name].check(getattr(params, field_of(name)))
 
 
 @dataclass(frozen=True)
@@ -214,37 +215,29 @@ class Settings:
     run: RunOptions = field(default_factory=RunOptions)
 
     def as_dict(self) -> dict[str, Any]:
-        """Every knob's value by name (the manifest's parameters)."""
-        return {k.name: getattr(self._part(k.group), k.field) for k in KNOBS}
+        """Every setting's value by name, in schema order (the manifest's parameters)."""
+        return {name: getattr(self._part(GROUP_OF[name]), field_of(name))
+                for name in SETTINGS.names}
 
     def _part(self, group: str) -> Any:
         return self.detector.weights if group == "weights" else getattr(self, group)
 
 
-def settings_from(values: Mapping[str, Any]) -> Settings:
-    """Settings from knob values by name (missing ones keep their defaults), validated."""
-    unknown = set(values) - {k.name for k in KNOBS}
-    if unknown:
-        raise InputError(f"Unknown keyframe setting(s): {', '.join(sorted(unknown))}.")
+def settings_of(values: Mapping[str, Any]) -> Settings:
+    """Settings from values the schema has checked (every setting present), cross-checked."""
     parts: dict[str, dict[str, Any]] = {"detector": {}, "weights": {}, "select": {}, "run": {}}
-    for knob in KNOBS:
-        if knob.name in values and values[knob.name] is not None:
-            value = values[knob.name]
-            if knob.integer:
-                if float(value) != int(float(value)):
-                    raise InputError(f"The setting {knob.name} must be a whole number; "
-                                     f"got {value}.")  # fmt: skip
-                value = int(float(value))
-            elif not knob.choices:
-                value = float(value)
-            parts[knob.group][knob.field] = value
-    run = dataclasses.replace(RunOptions(), **parts["run"])
-    if run.image_format not in IMAGE_FORMATS:
-        raise InputError(f"Unknown image format {run.image_format!r}; use one of "
-                         f"{', '.join(IMAGE_FORMATS)}.")  # fmt: skip
-    weights = dataclasses.replace(Weights(), **parts["weights"])
-    detector = dataclasses.replace(DetectorParams(), weights=weights, **parts["detector"])
-    select = dataclasses.replace(SelectParams(), **parts["select"])
-    return Settings(detector.validate(), select.validate(), run)
+    for name in SETTINGS.names:
+        parts[GROUP_OF[name]][field_of(name)] = values[name]
+    weights = Weights(**parts["weights"])
+    detector = DetectorParams(weights=weights, **parts["detector"])
+    return Settings(detector.validate(), SelectParams(**parts["select"]).validate(),
+                    RunOptions(**parts["run"]))
 
 
+def settings_from(values: Mapping[str, Any]) -> Settings:
+    """Settings from values by name (missing or None ones keep their defaults), validated."""
+    unknown = set(values) - set(SETTINGS.names)
+    if unknown:
+        raise InputError(f"Unknown keyframe setting(s): {', '.join(sorted(unknown))}. "
+                         f"Settings: {', '.join(SETTINGS.names)}.")
+    return settings_of(SETTINGS.validate(values))
