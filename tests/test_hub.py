@@ -6,6 +6,7 @@ what to do, pruning keeps shared blobs, and the CLI and the app's first-run flow
 from __future__ import annotations
 
 import io
+import os
 import re
 import threading
 import time
@@ -346,6 +347,8 @@ def test_every_catalog_spec_is_pinned_and_its_pickles_verified():
     assert all(registry.get(s).gated for s in ("portrait.svd", "portrait.svd-xt"))
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("STUDIO_SLOW_TESTS") != "1", reason="slow: STUDIO_SLOW_TESTS=1")
 def test_lpips_backbone_by_url_loads_through_the_registry(online):
     """metrics.lpips-alex fetched from a release-style URL with its sha256, then loaded."""
     import torch
