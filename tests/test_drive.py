@@ -30,8 +30,17 @@ def carphone():
 
 
 def _mouth_curve(landmarker, frames) -> np.ndarray:
+    return _curves(landmarker, frames)[:, 0]
+
+
+def _curves(landmarker, frames) -> np.ndarray:
+    """Per frame: mouth opening, then head yaw, pitch and roll (degrees)."""
     tracker = lmk.FaceTracker(landmarker, smooth=False)
-    return np.array([lmk.mouth_opening(tracker.update(f)) for f in frames])
+    rows = []
+    for frame in frames:
+        face = tracker.update(frame)
+        rows.append((lmk.mouth_opening(face), *lmk.head_pose(face)))
+    return np.array(rows)
 
 
 def _sine_wav(path, seconds: float, rate: int = 16000):
@@ -68,11 +77,14 @@ def test_driving_a_portrait_with_a_talking_face(tmp_path, landmarker, carphone):
     out = media_real.read_frames(result.path)
     # First frame: the source itself (up to the video codec's loss).
     assert np.abs(out[0].astype(int) - source).mean() < 3.0
-    # The same curve measured twice: the driver's frames and the driven portrait's.
-    theirs = _mouth_curve(landmarker, carphone[:90])
-    ours = _mouth_curve(landmarker, out)
-    assert np.corrcoef(theirs, ours)[0, 1] > 0.85
-    assert ours.max() > ours[0] + 0.15  # the portrait's mouth really opens (it starts parted)
+    # The same curves measured twice: on the driver's frames and on the driven portrait's.
+    theirs, ours = _curves(landmarker, carphone[:90]), _curves(landmarker, out)
+    assert np.corrcoef(theirs[:, 0], ours[:, 0])[0, 1] > 0.85
+    assert ours[:, 0].max() > ours[0, 0] + 0.15  # the mouth really opens (it starts parted)
+    # He tilts his head by about 20 degrees: she does too.
+    assert np.ptp(theirs[:, 3]) > 10
+    assert np.corrcoef(theirs[:, 3], ours[:, 3])[0, 1] > 0.9
+    assert abs(np.ptp(ours[:, 3]) - np.ptp(theirs[:, 3])) < 0.3 * np.ptp(theirs[:, 3])
     # The picture far from the face is untouched.
     corner = (slice(400, 512), slice(0, 100))
     assert np.abs(out[40][corner].astype(int) - source[corner]).mean() < 3.0
