@@ -127,7 +127,6 @@ def _pool_context() -> multiprocessing.context.BaseContext:
 def _pool_jobs(fn: Callable, items: list, workers: int, report: Progress
                ) -> Iterator[tuple[Any, Any]]:  # fmt: skip
     queue = list(range(len(items)))[::-1]  # indices still to submit (pop from the end)
-    retried: set[int] = set()
     done = 0
     while queue:
         pool = ProcessPoolExecutor(max_workers=min(workers, len(queue)),
@@ -154,20 +153,21 @@ def _pool_jobs(fn: Callable, items: list, workers: int, report: Progress
                     break
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-        if broken:
-            # A worker died; every job it shared the pool with failed too. Retry each once in
-            # a fresh pool, alone if it already broke one.
-            broken += list(running.values())
-            for index in broken:
-                if index in retried:
-                    done += 1
-                    report(done, len(items), items[index])
-                    yield items[index], JobFailed(
-                        "The worker process died while running this job (a crash in native "
-                        "code, or out of memory).")  # fmt: skip
-                else:
-                    retried.add(index)
-                    queue.append(index)
+        # A worker died, and every job sharing the pool failed with it: run each of those
+        # alone in a fresh process, so only the one that crashes again is lost; then go on.
+        for index in sorted(broken + list(running.values())):
+            done += 1
+            report(done, len(items), items[index])
+            yield items[index], _alone(fn, items[index])
+
+
+def _alone(fn: Callable, item: Any) -> Any:
+    with ProcessPoolExecutor(max_workers=1, mp_context=_pool_context()) as pool:
+        try:
+            return _outcome(pool.submit(_call, fn, item).result())
+        except BrokenProcessPool:
+            return JobFailed("The worker process died while running this job (a crash in "
+                             "native code, or out of memory).")  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
