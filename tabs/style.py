@@ -30,9 +30,11 @@ from tabs.common import (
 TITLE = TASK.title
 EXAMPLES = ASSETS / TASK.id
 # The settings each API event takes after its content, style image and backend, in order (the
-# second style image, an input, sits before "mix"); kept from before the settings schema.
+# second style image, an input, sits before "mix"): the order from before the settings schema,
+# with "measure" added last to /style_video (gradio_client fills in its default when left out).
 IMAGE_SETTINGS = ("method", "strength", "mix", "keep_colours", "blend", "max_side", "fmt")
-VIDEO_SETTINGS = ("method", "strength", "consistent", "mix", "keep_colours", "blend", "max_side")
+VIDEO_SETTINGS = ("method", "strength", "consistent", "mix", "keep_colours", "blend", "max_side",
+                  "measure")
 METRIC_HEADERS = ["stream", "warping error", "flicker"]
 
 
@@ -98,6 +100,7 @@ def build(registry: Registry) -> None:
                 with gr.Column():
                     video = gr.Video(label="Content video", sources=["upload"])
                     widgets["consistent"] = widget("consistent")
+                    widgets["measure"] = widget("measure")
                     video_button = gr.Button("Stylise video", variant="primary")
                 with gr.Column():
                     video_out = gr.Video(label="Stylised (H.264, original audio)",
@@ -157,7 +160,7 @@ def build(registry: Registry) -> None:
     )
     video_button.click(
         stylise_video,
-        [video, *shared, widgets["consistent"], *advanced],
+        [video, *shared, widgets["consistent"], *advanced, widgets["measure"]],
         [video_out, metrics, video_info],
         api_name="style_video",
         concurrency_id=ACCELERATOR,

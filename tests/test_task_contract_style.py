@@ -64,9 +64,9 @@ def below_and_above(setting) -> tuple[float, float]:
 
 
 def test_the_schema_holds_every_existing_flag():
-    assert {s.cli_flag for s in TASK.settings if s.name != "fmt"} == {
+    assert {s.cli_flag for s in TASK.settings} == {
         "--method", "--strength", "--consistent", "--mix", "--keep-colours", "--blend",
-        "--max-side", "--metrics"}
+        "--max-side", "--metrics", "--format"}
     assert (TASK.settings["max_side"].minimum, TASK.settings["max_side"].maximum) == (32, 8192)
 
 
@@ -93,15 +93,24 @@ def test_cli_flag_takes_the_schema_type(flags, setting):
     assert action.default is None
 
 
-def test_cli_method_choices_equal_the_schema(flags):
-    method = TASK.settings["method"]
-    assert flags["--method"].choices == list(method.choices)
-    assert "--fmt" not in flags  # the format is the output's suffix:
+@pytest.mark.parametrize("setting", CHOICES, ids=lambda s: s.name)
+def test_cli_choices_equal_the_schema(flags, setting):
+    action = flags[setting.cli_flag]
+    assert action.dest == setting.name and action.choices == list(setting.choices)
+
+
+def test_the_image_format_is_the_outputs_suffix_and_format_must_agree():
     for fmt in TASK.settings["fmt"].choices:
         assert image_format(Path(f"out.{fmt}"), "cat.png") == fmt
+        assert image_format(Path(f"out.{fmt}"), "cat.png", fmt) == fmt
     assert image_format(Path("out.jpeg"), "cat.png") == "jpg"
+    assert image_format(Path("out.mp4"), "pan.mp4") is None
     with pytest.raises(InputError, match=r"\.png, \.jpg or \.webp"):
         image_format(Path("out.gif"), "cat.png")
+    with pytest.raises(InputError, match="--format is webp"):
+        image_format(Path("out.png"), "cat.png", "webp")
+    with pytest.raises(InputError, match="leave out --format"):
+        image_format(Path("out.mp4"), "pan.mp4", "png")
 
 
 @pytest.mark.parametrize("setting", BOUNDED, ids=lambda s: s.name)
@@ -128,6 +137,9 @@ def test_a_value_outside_the_choices_is_refused(registry, inputs, setting, tmp_p
     with pytest.raises(InputError, match=f"'{setting.name}'"):
         run_job(registry, TASK, None, files, {setting.name: "oil"}, root=tmp_path)
     assert not list(tmp_path.rglob("manifest.json"))
+    with pytest.raises(SystemExit):  # argparse refuses it (cli.main exits with status 2)
+        cli.main(["style", "c.png", "s.png", "-o", "o.png", setting.cli_flag, "oil"],
+                 registry=registry)
 
 
 def test_the_edges_of_each_range_are_accepted():

@@ -2,8 +2,9 @@
 [--consistent] -o OUT``: one style job from the command line.
 
 The setting flags come from the task's schema (:mod:`pipelines.style.settings`); the image
-format comes from the output's suffix. A progress bar with the stage, percent and time left is
-drawn on standard error (a long video is never silent).
+format comes from the output's suffix (``--format``, when given, must agree). A progress bar
+with the stage, percent and time left is drawn on standard error (a long video is never
+silent).
 """
 
 from __future__ import annotations
@@ -33,26 +34,34 @@ def register(subparsers) -> None:
                         help="output file (.png/.jpg/.webp for images, .mp4 for videos)")
     parser.add_argument("--style2", help="a second style image to interpolate with")
     parser.add_argument("--quiet", action="store_true", help="no progress bar on standard error")
-    add_task_arguments(parser, TASK, skip=("fmt",), backend_default=DEFAULT_BACKEND)
+    add_task_arguments(parser, TASK, backend_default=DEFAULT_BACKEND)
     parser.set_defaults(handler=handler)
 
 
-def image_format(output: Path, content: str) -> str | None:
+def image_format(output: Path, content: str, asked: str | None = None) -> str | None:
     """The image format for ``output`` (None for a video), or InputError when the suffix does
-    not fit the content."""
+    not fit the content or disagrees with the ``--format`` asked for."""
     fmt = output.suffix.lower().lstrip(".")
     is_video = Path(content).suffix.lower() in VIDEO_SUFFIXES
     if is_video != (fmt == "mp4") or (not is_video and fmt not in (*IMAGE_FORMATS, "jpeg")):
         raise InputError(f"Name the output '{output.name}' with .mp4 for a video content, or "
                          ".png, .jpg or .webp for an image.")
-    return None if is_video else ("jpg" if fmt == "jpeg" else fmt)
+    if is_video:
+        if asked is not None:
+            raise InputError("Videos are written as MP4; leave out --format.")
+        return None
+    fmt = "jpg" if fmt == "jpeg" else fmt
+    if asked is not None and asked != fmt:
+        raise InputError(f"The output '{output.name}' is a .{fmt} file but --format is "
+                         f"{asked}; name the output with .{asked} or leave out --format.")
+    return fmt
 
 
 def handler(registry: Registry, args: argparse.Namespace) -> int:
     out = Path(args.output)
-    fmt = image_format(out, args.content)
-    apply_device(args)
     values = TASK.settings.from_args(args)
+    fmt = image_format(out, args.content, values.pop("fmt", None))
+    apply_device(args)
     if fmt is not None:
         values["fmt"] = fmt
     inputs = {"content": args.content, "style": args.style, "style2": args.style2}

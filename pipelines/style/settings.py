@@ -2,10 +2,11 @@
 
 Settings are in the order of the tab's API parameters (``/style``: content image, style image,
 backend, method, strength, second style image, mix, keep colours, blend, max side, format;
-``/style_video``: the same with ``consistent`` after the strength and no format); the second
-style image is an input, not a setting. New settings go at the end. The tab's widgets, the CLI's
-flags (``python cli.py style``, names unchanged), request validation (``StyleRequest.validate``
-too), the manifest's parameters and the benchmark's variants all come from :data:`SETTINGS`.
+``/style_video``: the same with ``consistent`` after the strength, no format, and ``measure``
+last); the second style image is an input, not a setting. New settings go at the end. The tab's
+widgets, the CLI's flags (``python cli.py style``, names unchanged; ``--format`` is new), request
+validation (``StyleRequest.validate`` too), the manifest's parameters and the benchmark's
+variants all come from :data:`SETTINGS`.
 Backend groups: ``classical`` (colour transfer and painterly presets) and ``model`` (AdaIN).
 """
 
@@ -37,8 +38,8 @@ SETTINGS = Schema("style", (
             "Longest side processed; larger inputs are scaled down.", 32, 8192, 32, unit="px",
             advanced=True),
     Setting("fmt", "png", "Image output format",
-            "File format of a stylised image (the CLI takes it from the output's suffix).",
-            choices=IMAGE_FORMATS, advanced=True),
+            "File format of a stylised image (on the command line the output's suffix gives "
+            "it; --format must agree).", choices=IMAGE_FORMATS, advanced=True, flag="--format"),
     Setting("measure", True, "Measure temporal stability",
             "Video: measure warping error and flicker before and after consistency.",
             advanced=True, flag="--metrics"),
