@@ -3,13 +3,17 @@ verified, and removed again.
 
 Two kinds of source:
 
-* **Hub** specs (``repo_id`` at a pinned ``revision``) download through ``huggingface_hub`` into its
-  cache, one file at a time, so partial files resume from their ``.incomplete`` blob. Progress
-  comes from the ``tqdm_class`` hook huggingface_hub offers; cancelling raises from that hook and
-  leaves the partial blob for the next attempt.
+* **Hub** specs (``repo_id`` at a pinned ``revision``): huggingface_hub describes each file (size,
+  blob name, commit), then the studio streams it into the Hub cache's own layout
+  (``blobs/<etag>``, ``snapshots/<commit>/<file>``, ``refs/<revision>``), so huggingface_hub and
+  diffusers/transformers find it offline. (huggingface_hub 2.x discards partial files between
+  calls; streaming here keeps ``<etag>.incomplete`` and resumes it with a Range request.)
 * **URL** specs (``urls``: file -> HTTPS address, each with a ``sha256``) download with ranged
   GETs into a content-addressed folder beside the Hub cache (``<cache>/blobs/<sha256>``), linked
   into one folder per spec (``<cache>/specs/<spec id>/<file>``).
+
+Progress (bytes, speed, time left) goes to a callback; a cancel event stops a download at its
+next chunk and keeps the partial file for the next attempt.
 
 Every pickled checkpoint (``.pth``, ``.pt``, ``.bin``, ...) is checked against its sha256 after
 download and again before its first load: the spec's ``sha256`` entry, or for a Hub file without
