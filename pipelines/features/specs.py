@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from pipelines.registry import PipelineSpec
 
+MEDIAPIPE_ASSETS = "https://storage.googleapis.com/mediapipe-assets"
+DETECTOR_TFLITE = "face_detection_short_range.tflite"
+LANDMARK_TFLITE = "face_landmark.tflite"
+
 SPECS = (
     PipelineSpec(
         id="metrics.clip-vit-b32",
@@ -75,21 +79,26 @@ SPECS = (
         id="metrics.face-landmarks",
         task="metrics",
         label="MediaPipe face detection + 468-point face mesh (LiteRT)",
-        # LiteRT .tflite files, not torch, but the registry's nearest kind: fetched from the Hub,
-        # built by a builder. They run on the CPU (ai-edge-litert) whatever device is picked.
+        # LiteRT .tflite files, not torch, but the registry's nearest kind: fetched, then built
+        # by a builder. They run on the CPU (ai-edge-litert) whatever device is picked.
         kind="torch",
         builder="pipelines.landmarks:build",
-        # Unverified: no Hub mirror of MediaPipe's face_detection_short_range.tflite and
-        # face_landmark.tflite could be confirmed from this machine. The same files ship inside
-        # the mediapipe 0.10.21 wheel (mediapipe/modules/...); the patterns accept them at the
-        # repo's root or under that layout, and a local folder works as repo_id.
-        repo_id="spacetime-studio/mediapipe-face-mesh",
-        files=("*face_detection_short_range.tflite", "*face_landmark.tflite"),
+        # Google's own asset bucket at the generations MediaPipe's build pins
+        # (third_party/external_files.bzl); the digests are those of the files inside the
+        # mediapipe 0.10.21 wheel (mediapipe/modules/...), which the tests read.
+        repo_id="google-ai-edge/mediapipe",
+        files=(DETECTOR_TFLITE, LANDMARK_TFLITE),
+        urls={DETECTOR_TFLITE: f"{MEDIAPIPE_ASSETS}/{DETECTOR_TFLITE}?generation=1677044301978921",
+              LANDMARK_TFLITE: f"{MEDIAPIPE_ASSETS}/{LANDMARK_TFLITE}?generation=1676316347980492"},
+        sha256={DETECTOR_TFLITE:
+                "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
+                LANDMARK_TFLITE:
+                "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814"},
         license="Apache-2.0",
         est_memory_gb=0.02,
         dtypes=("float32",),
         tags=("faces", "landmarks", "portrait", "talking_head"),
-        description="Face boxes and 468 face landmarks in a few milliseconds on the CPU; "
-        "without them faces come from Haar cascades. Repo unverified.",
+        description="Face boxes and 468 face landmarks in a few milliseconds on the CPU "
+        "(1.5 MB, sha256-pinned); without them faces come from Haar cascades.",
     ),
 )
