@@ -245,3 +245,105 @@ def tiny_lora(pipeline_class, transformer, folder: Path, rank: int = 2) -> Path:
     pipeline_class.save_lora_weights(folder, transformer_lora_layers=layers,
                                      weight_name="tiny_lora.safetensors")
     return folder / "tiny_lora.safetensors"
+
+
+_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for part in message['content'] %}{{ part['text'] }}{% endfor %}{% endif %}"
+    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def qwen_tokenizer(folder: Path):
+    """A byte-level BPE tokenizer with Qwen2's special tokens and no merges (every byte is a
+    token), with a chat template, saved in ``folder``."""
+    from transformers import Qwen2Tokenizer
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = {char: index for index, char in enumerate(bytes_to_unicode().values())}
+    for token in ("<|endoftext|>", "<|im_start|>", "<|im_end|>"):
+        vocab[token] = len(vocab)
+    (folder / "vocab.json").write_text(json.dumps(vocab))
+    (folder / "merges.txt").write_text("#version: 0.2\n")
+    tokenizer = Qwen2Tokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"),
+                               unk_token="<|endoftext|>", pad_token="<|endoftext|>")
+    tokenizer.chat_template = _CHAT_TEMPLATE
+    return tokenizer
+
+
+def tiny_hunyuan15(folder: Path) -> Path:
+    """HunyuanVideo-1.5-Diffusers-480p_i2v's layout: Qwen2.5-VL text model, ByT5 glyph encoder,
+    SigLIP image encoder and processor, a classifier-free guider, the 1.5 VAE."""
+    import torch
+    from diffusers import (
+        AutoencoderKLHunyuanVideo15,
+        FlowMatchEulerDiscreteScheduler,
+        HunyuanVideo15ImageToVideoPipeline,
+        HunyuanVideo15Transformer3DModel,
+    )
+    from diffusers.guiders import ClassifierFreeGuidance
+    from transformers import (
+        ByT5Tokenizer,
+        Qwen2_5_VLTextConfig,
+        Qwen2_5_VLTextModel,
+        SiglipImageProcessor,
+        SiglipVisionConfig,
+        SiglipVisionModel,
+        T5Config,
+        T5EncoderModel,
+    )
+
+    torch.manual_seed(0)
+    transformer = HunyuanVideo15Transformer3DModel(
+        in_channels=9, out_channels=4, num_attention_heads=2, attention_head_dim=8,
+        num_layers=2, num_refiner_layers=1, mlp_ratio=2.0, patch_size=1, patch_size_t=1,
+        text_embed_dim=16, text_embed_2_dim=32, image_embed_dim=12, rope_axes_dim=(2, 2, 4),
+        target_size=64, task_type="i2v",
+    )  # fmt: skip
+    torch.manual_seed(0)
+    vae = AutoencoderKLHunyuanVideo15(
+        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(16, 16),
+        layers_per_block=1, spatial_compression_ratio=4, temporal_compression_ratio=2,
+        downsample_match_channel=False, upsample_match_channel=False,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    text_encoder = Qwen2_5_VLTextModel(Qwen2_5_VLTextConfig(
+        vocab_size=300, hidden_size=16, intermediate_size=16, num_hidden_layers=3,
+        num_attention_heads=2, num_key_value_heads=2, rope_theta=1000000.0,
+        rope_scaling={"mrope_section": [1, 1, 2], "rope_type": "default", "type": "default"},
+    ))  # fmt: skip
+    torch.manual_seed(0)
+    text_encoder_2 = T5EncoderModel(T5Config(
+        vocab_size=384, d_model=32, d_kv=8, d_ff=37, num_layers=1, num_heads=4,
+        relative_attention_num_buckets=8,
+    ))  # fmt: skip
+    torch.manual_seed(0)
+    image_encoder = SiglipVisionModel(SiglipVisionConfig(
+        hidden_size=12, intermediate_size=16, num_hidden_layers=1, num_attention_heads=2,
+        image_size=16, patch_size=4,
+    ))  # fmt: skip
+    pipe = HunyuanVideo15ImageToVideoPipeline(
+        text_encoder=text_encoder, tokenizer=qwen_tokenizer(folder / "_qwen"),
+        transformer=transformer, vae=vae, scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
+        text_encoder_2=text_encoder_2, tokenizer_2=ByT5Tokenizer(),
+        guider=ClassifierFreeGuidance(guidance_scale=6.0), image_encoder=image_encoder,
+        feature_extractor=SiglipImageProcessor(size={"height": 16, "width": 16}),
+    )  # fmt: skip
+    pipe.save_pretrained(folder)
+    shutil.rmtree(folder / "_qwen")
+    return folder
+
+
+def hub_snapshot(cache: Path, repo_id: str) -> Path:
+    """The snapshot folder of ``repo_id`` inside a Hugging Face cache at ``cache`` (created,
+    with ``refs/main`` naming it), where a builder writes the repo's files; a test points
+    ``huggingface_hub.constants.HF_HUB_CACHE`` at ``cache`` and loads by the real repo id."""
+    import hashlib
+
+    repo = cache / f"models--{repo_id.replace('/', '--')}"
+    commit = hashlib.sha1(repo_id.encode()).hexdigest()  # a test cache's own revision
+    (repo / "refs").mkdir(parents=True, exist_ok=True)
+    (repo / "refs" / "main").write_text(commit)
+    return repo / "snapshots" / commit

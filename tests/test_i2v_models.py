@@ -27,6 +27,7 @@ BACKENDS = {
     "portrait.ltx-video": fx.tiny_ltx,
     "portrait.ltx-0.9.7": lambda folder: fx.tiny_ltx(folder, condition=True),
     "portrait.cogvideox-5b-i2v": fx.tiny_cogvideox,
+    "portrait.hunyuanvideo-1.5-i2v": fx.tiny_hunyuan15,
 }
 WAN = "portrait.wan2.1-i2v-14b-480p"
 
@@ -43,20 +44,34 @@ def one_thread():
 
 
 @pytest.fixture(scope="session")
-def tiny_repos(tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("i2v")
-    return {spec_id: build(root / spec_id.split(".", 1)[1]) for spec_id, build in BACKENDS.items()}
+def hub_cache(tmp_path_factory):
+    """A Hugging Face cache holding every tiny checkpoint under its real repo id."""
+    cache = tmp_path_factory.mktemp("hub")
+    specs = build_registry()
+    for spec_id, build in BACKENDS.items():
+        build(fx.hub_snapshot(cache, specs.get(spec_id).repo_id))
+    return cache
+
+
+@pytest.fixture(scope="session")
+def tiny_repos(hub_cache) -> dict:
+    specs = build_registry()
+    return {spec_id: next((hub_cache / f"models--{specs.get(spec_id).repo_id.replace('/', '--')}"
+                           / "snapshots").iterdir()) for spec_id in BACKENDS}
 
 
 @pytest.fixture(scope="module")
-def registry(tiny_repos):
+def registry(hub_cache):
+    import huggingface_hub.constants
+
     registry = build_registry()
-    for spec_id, folder in tiny_repos.items():
-        # The real spec and file patterns, pointed at the tiny folder; tiny models run on a CPU.
-        registry.replace(spec_id, repo_id=str(folder), needs_gpu=False, est_memory_gb=0.0)
-    registry.replace("portrait.wan2.1-i2v-14b-480p-lightx2v", repo_id=str(tiny_repos[WAN]),
-                     needs_gpu=False, est_memory_gb=0.0)
-    return registry
+    for spec_id in (*BACKENDS, "portrait.wan2.1-i2v-14b-480p-lightx2v"):
+        # The real spec: repo id, file patterns; tiny models run on a CPU.
+        registry.replace(spec_id, needs_gpu=False, est_memory_gb=0.0)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(hub_cache))
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        yield registry
 
 
 @pytest.fixture(scope="module")
@@ -77,15 +92,17 @@ def _frames(result) -> np.ndarray:
 
 @pytest.mark.parametrize("spec_id", sorted(BACKENDS))
 def test_every_backend_gives_the_requested_frames_and_size(registry, picture, spec_id):
-    spec = registry.get(spec_id)
-    assert all(not p.startswith("*") for p in spec.files)
+    from pipelines.registry import cached_weights
+
+    folder = cached_weights(registry.get(spec_id))  # found in the cache by repo id, offline
+    assert folder is not None and folder.parent.name == "snapshots"
     with registry.pinned(spec_id, dtype="float32") as runner:
         result = runner(_request(picture))
     assert len(result.frames) == 6
     height, width = result.frames[0].shape[:2]
     assert abs(width / height - 1.5) < 0.1  # the 3:2 picture's shape is restored (pad)
     assert all(f.shape == result.frames[0].shape and f.dtype == np.uint8 for f in result.frames)
-    assert any("4k+1" in n or "8k+1" in n for n in result.notes)  # 6 is not k*r+1: adjusted
+    assert any("k+1 frames" in n for n in result.notes)  # 6 is not k*r+1: adjusted
     assert result.info["memory_mode"] == "gpu" and result.info["step_cache"] == "none"
     assert result.info["estimated_peak_gpu_bytes"] > 0
 
@@ -157,7 +174,7 @@ def test_memory_modes_on_the_cpu_and_back(registry, picture):
 
 def test_step_caches_per_backend(registry, picture):
     for spec_id in ("portrait.wan2.2-i2v-a14b", "portrait.ltx-video",
-                    "portrait.cogvideox-5b-i2v"):
+                    "portrait.cogvideox-5b-i2v", "portrait.hunyuanvideo-1.5-i2v"):
         with registry.pinned(spec_id, dtype="float32") as runner:
             for cache in CACHES[spec_id]:
                 result = runner(_request(picture, cache=cache, steps=3))
