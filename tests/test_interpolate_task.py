@@ -81,3 +81,21 @@ def test_benchmark_compares_interpolation_backends(tmp_path):
     assert status["interpolate.classical"] == "ok"
     assert status["interpolate.classical:factor=3"] == "ok"
     assert status["interpolate.rife"] == "unavailable"
+
+
+def test_portrait_clip_smoothed_to_a_higher_frame_rate(tmp_path):
+    """Portrait animation's "smooth to N fps" post-step: the video output is the interpolated
+    clip, the original stays beside it, and the manifest says both."""
+    from pipelines.portrait import TASK as PORTRAIT
+    from pipelines.task import run_job
+
+    picture = Path(__file__).resolve().parent.parent / "assets" / "portrait" / "astronaut.jpg"
+    out = run_job(build_registry(), PORTRAIT, "classical", {"image": picture},
+                  {"frames": 12, "fps": 12, "max_side": 256, "smooth_fps": 24}, root=tmp_path)
+    smooth, source = probe_video(out.outputs["video"]), probe_video(out.outputs["video_source"])
+    assert source.fps == pytest.approx(12) and source.frame_count == 12
+    assert smooth.fps == pytest.approx(24) and smooth.frame_count == 24
+    assert any("Smoothed from 12 to 24 fps" in n for n in out.notes)
+    record = json.loads(out.manifest.read_text())
+    assert record["parameters"]["smooth_fps"] == 24
+    assert set(record["outputs"]) >= {"video", "video_source", "gif", "preview"}

@@ -140,6 +140,10 @@ def job(ctx: JobContext, request: AnimateRequest) -> None:
         ctx.write_video("video", "portrait.mp4", result.frames, result.fps, count=count,
                         progress=report, each=keep)
     width, height = result.size
+    if ctx.settings.get("smooth_fps"):
+        from pipelines.interpolate.post import smooth
+
+        smooth(ctx, "video", ctx.settings["smooth_fps"])
     with ctx.stage("gif", 0.05):
         write_gif(ctx.output("gif", "portrait.gif"), gif_frames, result.fps / gif_step)
         save_image(ctx.output("preview", "preview.png"), _strip(strip_frames))
@@ -152,9 +156,11 @@ def job(ctx: JobContext, request: AnimateRequest) -> None:
     group = ctx.task.group_of(ctx.spec)
     settings = {"classical": request.motion, "svd": request.svd, "dit": request.dit}[group]
     ctx.run.params[group] = dataclasses.asdict(settings)
-    ctx.data.update(frames=count, size=(width, height), fps=result.fps)
-    ctx.summary = (f"{count} frames, {width}x{height}, {result.fps:g} fps "
-                   f"({count / result.fps:.2f} s)")
+    ctx.data.setdefault("frames", count)
+    ctx.data.setdefault("fps", result.fps)
+    ctx.data["size"] = (width, height)
+    frames, fps = ctx.data["frames"], ctx.data["fps"]
+    ctx.summary = f"{frames} frames, {width}x{height}, {fps:g} fps ({frames / fps:.2f} s)"
 
 
 def finish(out: JobOutput) -> AnimateOutput:

@@ -80,4 +80,8 @@ SETTINGS = Schema("portrait", (
             backends=("dit",)),
     Setting("guidance", 3.0, "Guidance scale", "Classifier-free guidance of the prompt.",
             0.0, 20.0, 0.1, backends=("dit",)),
+    Setting("smooth_fps", 0.0, "Smooth to fps (0: off)",
+            "Interpolate the finished clip up to this frame rate (frame interpolation, "
+            "classical backend; SVD makes 7 fps).", 0.0, 120.0, 1.0, unit="fps",
+            advanced=True),
 ))
