@@ -129,6 +129,8 @@ def test_clips_copy_on_key_frames_and_match_their_shots(curated):
     out, rows, _ = curated
     kept = [r for r in rows if r["keep"]]
     assert kept and all(r["clip"] for r in kept)
+    # Shots from key frame to key frame are copied, the others re-encoded; both happen here.
+    assert {r["clip_method"] for r in kept} == {"copy", "encode"}
     assert all(r["clip"] is None for r in rows if not r["keep"])
     for row in kept[:6]:
         with av.open(str(out / row["clip"])) as container:

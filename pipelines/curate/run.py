@@ -37,7 +37,8 @@ from pipelines.manifest import write_json_atomic
 MANIFEST = "manifest.jsonl"
 ROW_FIELDS = ("video", "shot", "start_frame", "end_frame", "start_time", "end_time", "duration",
               "keyframe", "keyframe_frame", "motion", "sharpness", "brightness", "phash",
-              "mid_phash", "duplicate_of", "keep", "reason", "clip", "error")  # fmt: skip
+              "mid_phash", "duplicate_of", "keep", "reason", "clip", "clip_method",
+              "error")  # fmt: skip
 Progress = Callable[[int, int, str], None]  # (done, total, what)
 
 
@@ -204,6 +205,7 @@ def _clips(rows: list[dict], ordered: list, out: Path, engine: str, workers: int
                 row["error"] = f"clip not written: {outcome}"
             elif row["shot"] in outcome:
                 row["clip"] = outcome[row["shot"]]["clip"]
+                row["clip_method"] = outcome[row["shot"]]["clip_method"]
                 count += 1
     return count
 
