@@ -46,8 +46,8 @@ from pipelines.keyframes.settings import DetectorParams, SelectParams
 from pipelines.keyframes.timecodes import frame_times
 from pipelines.media import VideoInfo, probe_video
 from pipelines.registry import LoadContext
+from pipelines.task import Progress
 
-Progress = Callable[[float, str], None]
 Embed = Callable[[list[np.ndarray]], np.ndarray]
 
 POOL_SIZE = 8192  # colour/texture candidates kept at most (about 6 MB)
