@@ -26,6 +26,7 @@ from tabs.common import (
     ui_text,
     user_errors,
 )
+from tabs.downloads import build_panel, fetch_first
 
 TITLE = TASK.title
 EXAMPLES = ASSETS / TASK.id
@@ -95,6 +96,7 @@ def build(registry: Registry) -> None:
                         rate = widget("rate", interactive=has_espeak)
                     preview = gr.Button("Preview speech", interactive=has_espeak)
             backend = backend_dropdown(registry, TASK.id)
+            build_panel(registry, backend)
             with gr.Accordion("Advanced settings", open=False):
                 widgets = {name: widget(name) for name in ADVANCED}
                 seed = gr.Number(0, precision=0, label="Seed (blinks and head motion)")
@@ -131,7 +133,7 @@ def build(registry: Registry) -> None:
     backend.change(on_backend, backend, [widgets[n] for n in names], api_visibility="private")
     # The API's positional order (kept from before the settings schema): the inputs, voice and
     # rate, the backend, blinks, head motion, mouth, the seed, then the rest of the settings.
-    rest = ("max_side", "batch_size", "chin_padding", "sharpen")
+    rest = (*MODEL, "sharpen")
 
     @gpu()
     @user_errors
@@ -143,7 +145,8 @@ def build(registry: Registry) -> None:
                   **dict(zip(rest, values, strict=True))}
         inputs = {"face": video_path or portrait_path, "audio": audio_path, "text": typed}
         job = finish(run_job(registry, TASK, backend_id, inputs, chosen,
-                             seed=int(seed_value or 0), progress=progress_callback(progress)))
+                             seed=int(seed_value or 0), progress=progress_callback(progress),
+                      fetch=fetch_first(registry, progress)))
         outputs = [str(job.manifest)] + ([str(job.speech)] if job.speech else [])
         return str(job.video), summary(job, bool(video_path and portrait_path)), outputs
 
