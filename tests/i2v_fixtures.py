@@ -84,7 +84,8 @@ def _wan_vae(wan22: bool = False):
                             temperal_downsample=[False, True, True])
 
 
-def _wan_transformer(in_channels: int, out_channels: int = 16, image_dim: int | None = None):
+def _wan_transformer(in_channels: int, out_channels: int = 16, image_dim: int | None = None,
+                     pos_embed_seq_len: int | None = None):
     import torch
     from diffusers import WanTransformer3DModel
 
@@ -93,12 +94,13 @@ def _wan_transformer(in_channels: int, out_channels: int = 16, image_dim: int | 
         patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12,
         in_channels=in_channels, out_channels=out_channels, text_dim=32, freq_dim=256,
         ffn_dim=32, num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
-        rope_max_seq_len=32, image_dim=image_dim,
+        rope_max_seq_len=32, image_dim=image_dim, pos_embed_seq_len=pos_embed_seq_len,
     )  # fmt: skip
 
 
-def tiny_wan21(folder: Path) -> Path:
-    """Wan2.1-I2V-14B-480P-Diffusers' layout: CLIP image encoder and processor included."""
+def tiny_wan21(folder: Path, flf: bool = False) -> Path:
+    """Wan2.1-I2V-14B-480P-Diffusers' layout: CLIP image encoder and processor included. With
+    ``flf``, Wan2.1-FLF2V's: the transformer embeds the positions of two CLIP pictures."""
     import torch
     from diffusers import FlowMatchEulerDiscreteScheduler, WanImageToVideoPipeline
     from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel
@@ -113,7 +115,9 @@ def tiny_wan21(folder: Path) -> Path:
         tokenizer=tokenizer, text_encoder=encoder, vae=_wan_vae(),
         scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0),
         image_processor=CLIPImageProcessor(crop_size=32, size=32),
-        image_encoder=image_encoder, transformer=_wan_transformer(36, image_dim=4),
+        image_encoder=image_encoder,
+        # Two pictures of 32x32 CLIP patches plus a class token each (FLF2V's position table).
+        transformer=_wan_transformer(36, image_dim=4, pos_embed_seq_len=2 * 1025 if flf else None),
     )  # fmt: skip
     pipe.save_pretrained(folder)
     shutil.rmtree(folder / "_spm")

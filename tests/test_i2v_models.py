@@ -28,6 +28,7 @@ BACKENDS = {
     "portrait.ltx-0.9.7": lambda folder: fx.tiny_ltx(folder, condition=True),
     "portrait.cogvideox-5b-i2v": fx.tiny_cogvideox,
     "portrait.hunyuanvideo-1.5-i2v": fx.tiny_hunyuan15,
+    "portrait.wan2.1-flf2v-14b-720p": lambda folder: fx.tiny_wan21(folder, flf=True),
 }
 WAN = "portrait.wan2.1-i2v-14b-480p"
 
@@ -92,12 +93,13 @@ def _frames(result) -> np.ndarray:
 
 @pytest.mark.parametrize("spec_id", sorted(BACKENDS))
 def test_every_backend_gives_the_requested_frames_and_size(registry, picture, spec_id):
+    end = {"last_image": picture[::-1].copy()} if "flf2v" in spec_id else {}
     from pipelines.registry import cached_weights
 
     folder = cached_weights(registry.get(spec_id))  # found in the cache by repo id, offline
     assert folder is not None and folder.parent.name == "snapshots"
     with registry.pinned(spec_id, dtype="float32") as runner:
-        result = runner(_request(picture))
+        result = runner(dataclasses.replace(_request(picture), **end))
     assert len(result.frames) == 6
     height, width = result.frames[0].shape[:2]
     assert abs(width / height - 1.5) < 0.1  # the 3:2 picture's shape is restored (pad)
@@ -133,11 +135,16 @@ def test_loader_error_names_the_missing_package(monkeypatch):
 
 def test_first_and_last_frame_and_keyframes(registry, picture):
     end = np.ascontiguousarray(picture[:, ::-1])
-    with registry.pinned("portrait.wan2.2-i2v-a14b", dtype="float32") as runner:
-        plain = runner(_request(picture))
-        ended = runner(dataclasses.replace(_request(picture), last_image=end))
-    assert len(ended.frames) == 6
-    assert np.abs(_frames(ended) - _frames(plain)).max() > 0  # the end picture conditions it
+    dark = picture // 3
+    for spec_id in ("portrait.wan2.2-i2v-a14b", "portrait.wan2.1-flf2v-14b-720p"):
+        with registry.pinned(spec_id, dtype="float32") as runner:
+            ended = runner(dataclasses.replace(_request(picture), last_image=end))
+            other = runner(dataclasses.replace(_request(picture), last_image=dark))
+        assert len(ended.frames) == 6
+        assert np.abs(_frames(ended) - _frames(other)).max() > 0  # the end picture steers it
+    with registry.pinned("portrait.wan2.1-flf2v-14b-720p", dtype="float32") as runner, \
+            pytest.raises(InputError, match="add an end picture"):
+        runner(_request(picture))
     with registry.pinned("portrait.ltx-0.9.7", dtype="float32") as runner:
         keyed = runner(dataclasses.replace(
             _request(picture), last_image=end, keyframes=(Keyframe(end, 3, 0.8),)))

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from pipelines.errors import InputError
 from pipelines.portrait.geometry import FitPlan, to_model
 from pipelines.portrait.request import AnimateRequest
 from pipelines.portrait.video_model import DitRunner, frame_note, frames_for, load_pipeline
@@ -38,6 +39,13 @@ class WanAnimator(DitRunner):
         flf = pipe.transformer.config.get("pos_embed_seq_len") is not None
         self.takes_last_image = not pipe.config.get("expand_timesteps", False) and (
             flf or not clip)
+        self.needs_last_image = flf and clip  # FLF2V's transformer always embeds two pictures
+
+    def check(self, request: AnimateRequest) -> None:
+        super().check(request)
+        if self.needs_last_image and request.last_image is None:
+            raise InputError(f"{self.label} goes from a first to a last picture; add an end "
+                             "picture, or pick Wan 2.1 I2V for one picture.")
 
     def generate(self, request: AnimateRequest, plan: FitPlan, image: np.ndarray,
                  step: Callable[[int, int], None]) -> tuple[np.ndarray, list[str]]:
