@@ -448,14 +448,17 @@ class JobContext:
 def run_job(registry: Registry, task: Task, backend: str | None, inputs: Mapping[str, Any],
             settings: Mapping[str, Any] | None = None, *, seed: int = 0,
             progress: Progress | None = None, root: Path | None = None,
-            extra_params: Mapping[str, Any] | None = None) -> JobOutput:
+            extra_params: Mapping[str, Any] | None = None,
+            fetch: Callable[[PipelineSpec, Progress], None] | None = None) -> JobOutput:
     """Run one job of ``task`` with ``backend`` (id, short name, or None for the default).
 
     The skeleton: resolve the backend -> validate the settings against the task's schema ->
     prepare the request (input checks, before any folder exists) -> open the run folder -> load
     and pin the runner -> the task's job body (its stages and outputs) -> the manifest, written
     last, with the device and dtype the runner's descriptor reports. A failure removes the run
-    folder and re-raises; the registry keeps the runner for the next job.
+    folder and re-raises; the registry keeps the runner for the next job. ``fetch(spec,
+    progress)``, when given, runs after the request is prepared and before the run folder opens:
+    the app downloads a backend's missing files there, with progress (tabs.downloads).
     """
     from pipelines.manifest import start_run
 
@@ -466,6 +469,8 @@ def run_job(registry: Registry, task: Task, backend: str | None, inputs: Mapping
     request = task.prepare_fn()(dict(inputs), values, int(seed), spec)
     params = {k: v for k, v in values.items() if task.settings[k].applies_to(group)}
     params.update(extra_params or {})
+    if fetch is not None:
+        fetch(spec, report)
     with start_run(task.id, spec=spec, params=params, seed=int(seed), root=root) as run, \
             ExitStack() as stack:
         report(0.0, f"loading {spec.label}")

@@ -136,6 +136,18 @@ def fetch_then_run(registry: Registry, spec_id: str, job: Callable[[], T], *,
     return job()
 
 
+def fetch_first(registry: Registry, progress: ProgressFn | None = None
+                ) -> Callable[[Any, Any], None]:
+    """The job skeleton's ``fetch`` hook for a tab: download the chosen backend's missing files
+    first (with the tab's progress bar) when the Hub answers within a second."""
+
+    def fetch(spec: Any, report: Any) -> None:
+        if weights_missing(registry, spec.id) and hub.reachable(spec):
+            download(registry, spec.id, progress=progress)
+
+    return fetch
+
+
 @dataclass
 class Panel:
     """The download panel's components, for a tab to wire into its events."""
@@ -152,13 +164,14 @@ def build_panel(registry: Registry, backend) -> Panel:
     import gradio as gr
 
     message = gr.Markdown()
-    with gr.Row():
+    with gr.Row(visible=False) as buttons:
         get = gr.Button("Download model files", size="sm", scale=0)
         stop = gr.Button("Cancel download", size="sm", variant="stop", scale=0)
     token = gr.State(new_cancel_token)
 
-    def on_backend(spec_id: str | None) -> str:
-        return offer_markdown(registry, spec_id)
+    def on_backend(spec_id: str | None) -> tuple[str, Any]:
+        text = offer_markdown(registry, spec_id)
+        return text, gr.update(visible=bool(text))
 
     def on_download(spec_id: str | None, session_token: str,
                     progress=gr.Progress()) -> str:  # noqa: B008 (gradio's injection idiom)
@@ -169,8 +182,10 @@ def build_panel(registry: Registry, backend) -> Panel:
         except StudioError as err:
             raise gr.Error(str(err)) from None
 
-    backend.change(on_backend, backend, message, show_progress="hidden")
+    backend.change(on_backend, backend, [message, buttons], show_progress="hidden",
+                   api_visibility="private")
     get.click(on_download, [backend, token], message, concurrency_limit=2,
+              api_visibility="private",
               show_progress_on=[message])
-    stop.click(cancel, token, message, show_progress="hidden")
+    stop.click(cancel, token, message, show_progress="hidden", api_visibility="private")
     return Panel(message, get, stop, token)

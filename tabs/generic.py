@@ -23,6 +23,7 @@ from tabs.common import (
     ui_text,
     user_errors,
 )
+from tabs.downloads import build_panel, fetch_first
 
 MAX_SEED = 2**31 - 1
 
@@ -46,6 +47,7 @@ def build(registry: Registry, task: Task) -> None:
         with gr.Column(scale=1):
             inputs = [input_widget(item) for item in task.inputs]
             backend = backend_dropdown(registry, task.id)
+            build_panel(registry, backend)
             widgets = setting_widgets(task, advanced=False)
             seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed")
             with gr.Accordion("Advanced settings", open=False):
@@ -71,7 +73,8 @@ def build(registry: Registry, task: Task) -> None:
         given = dict(zip([i.name for i in task.inputs], values[:len(task.inputs)], strict=True))
         spec_id, seed_value, *rest = values[len(task.inputs):]
         out = run_job(registry, task, spec_id, given, dict(zip(order, rest, strict=True)),
-                      seed=int(seed_value or 0), progress=progress_callback(progress))
+                      seed=int(seed_value or 0), progress=progress_callback(progress),
+                      fetch=fetch_first(registry, progress))
         lines = [f"**{out.summary or 'Done.'}** Run folder: `{out.run_dir.name}`."]
         lines += [f"- {note}" for note in out.notes]
         return [str(p) for p in out.outputs.values()], "\n".join(lines), str(out.manifest)

@@ -30,6 +30,7 @@ from tabs.common import (
     ui_text,
     user_errors,
 )
+from tabs.downloads import build_panel, fetch_first
 
 if TYPE_CHECKING:
     from pipelines.keyframes.job import JobOutput
@@ -95,6 +96,7 @@ def build(registry: Registry) -> None:
             with gr.Row():
                 backend = backend_dropdown(registry, TASK, scale=2)
                 widgets.update(setting_widgets(KEYFRAMES, MAIN_KNOBS))
+            build_panel(registry, backend)
             run_button = gr.Button("Find shots and keyframes", variant="primary")
         with gr.Column(scale=3):
             info = gr.Markdown()
@@ -131,7 +133,8 @@ def build(registry: Registry) -> None:
         seed = seed_setting.default if settings["seed"] is None else \
             seed_setting.check(settings["seed"])
         job = finish(run_job(registry, KEYFRAMES, backend_id, {"video": path}, settings,
-                             seed=seed, progress=progress_callback(progress)))
+                             seed=seed, progress=progress_callback(progress),
+                      fetch=fetch_first(registry, progress)))
         written = job.written
         downloads = [str(p) for p in (written.zip, written.shots_csv, written.shots_json,
                                       written.contact_sheet, written.plot) if p is not None]

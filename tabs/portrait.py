@@ -27,6 +27,7 @@ from tabs.common import (
     ui_text,
     user_errors,
 )
+from tabs.downloads import build_panel, fetch_first
 
 TITLE = TASK.title
 MAX_SEED = 2**31 - 1
@@ -44,6 +45,7 @@ def build(registry: Registry) -> None:
         with gr.Column(scale=1):
             image = image_upload(label="Picture", sources=["upload", "clipboard"], height=340)
             backend = backend_dropdown(registry, TASK.id)
+            build_panel(registry, backend)
             widgets = setting_widgets(TASK, MAIN)
             with gr.Row():
                 widgets.update(setting_widgets(TASK, ("frames", "fps")))
@@ -84,7 +86,8 @@ def build(registry: Registry) -> None:
                    progress=gr.Progress()):  # noqa: B008 (Gradio's way of asking for progress)
         settings = {"frames": frames, "fps": fps, **dict(zip(rest, values, strict=True))}
         out = finish(run_job(registry, TASK, spec_id, {"image": picture}, settings,
-                             seed=int(seed_value or 0), progress=progress_callback(progress)))
+                             seed=int(seed_value or 0), progress=progress_callback(progress),
+                      fetch=fetch_first(registry, progress)))
         width, height = out.size
         lines = [f"**{out.frames} frames**, {width}x{height}, {out.fps:g} fps "
                  f"({out.frames / out.fps:.2f} s). Run folder: `{out.run_dir.name}`."]

@@ -26,6 +26,7 @@ from tabs.common import (
     ui_text,
     user_errors,
 )
+from tabs.downloads import build_panel, fetch_first
 
 TITLE = TASK.title
 EXAMPLES = ASSETS / TASK.id
@@ -75,6 +76,7 @@ def build(registry: Registry) -> None:
     with gr.Row():
         backend = backend_dropdown(registry, TASK.id, scale=3, allow_custom_value=True)
         widgets = {"method": widget("method", scale=2), "strength": widget("strength", scale=2)}
+    build_panel(registry, backend)
     with gr.Row():
         style = image_upload(label="Style image", sources=["upload", "clipboard"], min_width=300)
         with gr.Accordion("Advanced settings", open=False):
@@ -120,7 +122,8 @@ def build(registry: Registry) -> None:
             raise InputError("Upload a style image first.")
         inputs = {"content": content, "style": style_path, "style2": style2_path or None}
         out = run_job(registry, TASK, backend_id, inputs, values,
-                      progress=progress_callback(progress))
+                      progress=progress_callback(progress),
+                      fetch=fetch_first(registry, progress))
         return out, finish(out)
 
     @gpu()

@@ -28,6 +28,7 @@ from tabs.common import (
     ui_text,
     user_errors,
 )
+from tabs.downloads import build_panel, fetch_first
 
 if TYPE_CHECKING:  # the job module imports numpy and OpenCV: loaded on first use
     from pipelines.super_res.job import ImageJobResult, VideoJobResult
@@ -75,6 +76,7 @@ def build(registry: Registry) -> None:
     with gr.Row():
         backend = backend_dropdown(registry, TASK.id, scale=3, allow_custom_value=True)
         widgets["scale"] = setting_widget(TASK.id, TASK.settings["scale"], scale=2)
+    build_panel(registry, backend)
     with gr.Accordion("Advanced settings", open=False), gr.Row():
         widgets.update(setting_widgets(TASK, ("tile", "format")))
     with gr.Tabs():
@@ -126,7 +128,8 @@ def build(registry: Registry) -> None:
         settings = {"scale": factor, "tile": tile_side, "format": output_format,
                     "self_check": check}
         out = run_job(registry, TASK, backend_id, {"image": path, "reference": reference_path},
-                      settings, progress=progress_callback(progress))
+                      settings, progress=progress_callback(progress),
+                      fetch=fetch_first(registry, progress))
         result = image_result(out)
         return (result.before, str(result.output)), str(result.output), image_summary(result)
 
@@ -137,7 +140,8 @@ def build(registry: Registry) -> None:
         from pipelines.super_res.job import video_result
 
         out = run_job(registry, TASK, backend_id, {"video": path},
-                      {"scale": factor, "tile": tile_side}, progress=progress_callback(progress))
+                      {"scale": factor, "tile": tile_side}, progress=progress_callback(progress),
+                      fetch=fetch_first(registry, progress))
         result = video_result(out)
         return str(result.output), video_summary(result)
 

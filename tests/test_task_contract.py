@@ -281,3 +281,20 @@ def test_tab_range_equals_cli_range_equals_validation_range(task: Task, app_comp
                 with pytest.raises(InputError, match=setting.name):
                     task.settings.validate({setting.name: bad})
         assert widget.value == (list(setting.default) if setting.multi else setting.default)
+
+
+def test_fetch_hook_runs_before_the_run_folder_opens(tmp_path):
+    """The app's first-run download (tabs.downloads.fetch_first) hooks in here: after the
+    request is checked, before the run folder and the load."""
+    seen = []
+
+    def fetch(spec, progress):
+        seen.append((spec.id, list(tmp_path.glob("toy/*"))))
+        progress(0.0, "downloading")
+
+    registry = build_registry((TOY,))
+    out = run_job(registry, TOY, None, {"image": str(PICTURE)}, root=tmp_path, fetch=fetch)
+    assert seen == [("toy.classical", [])] and out.outputs["image"].is_file()
+    with pytest.raises(InputError):
+        run_job(registry, TOY, None, {"image": ""}, root=tmp_path, fetch=fetch)
+    assert len(seen) == 1  # a bad input is refused before anything is downloaded
