@@ -253,4 +253,8 @@ def test_estimates_ladder_and_auto(registry):
         chain.append(mode)
         mode = mem.next_lower_mode(mode)
     assert tuple(chain) == mem.LADDER and mem.next_lower_mode("compile") == "chunked"
+    # With this job's estimates, a rung that would not lower the peak is skipped.
+    lower = mem.next_lower_mode("chunked", table)
+    assert table[lower] < table["chunked"]
+    assert all(table[mode] < table[lower] for mode in mem.LADDER[-2:])
     assert "group_leaf" not in str(mem.oom_error("group_leaf")).split("'")[2:]

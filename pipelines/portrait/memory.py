@@ -55,16 +55,23 @@ LADDER: tuple[str, ...] = ("gpu", "chunked", "fp8", "offload", "low", "quant_int
                            "group_leaf")
 
 
-def next_lower_mode(mode: str) -> str | None:
-    """The next mode down :data:`LADDER` (uses less memory), or None at the bottom."""
+def next_lower_mode(mode: str, estimates: dict[str, int] | None = None) -> str | None:
+    """The next mode down :data:`LADDER` (uses less memory), or None at the bottom.
+
+    With ``estimates`` (mode -> estimated peak bytes for this model and job, see
+    :func:`estimate_table`) it is the next mode down whose estimate is below this mode's, so a
+    rung that would not help this model (fp8 storage when offload is lower, say) is skipped.
+    """
     if mode == "compile":
         mode = "gpu"
     if mode == "auto":
         mode = LADDER[0]
     if mode not in LADDER:
         raise ValueError(f"unknown memory mode {mode!r}")
-    index = LADDER.index(mode)
-    return LADDER[index + 1] if index + 1 < len(LADDER) else None
+    below = LADDER[LADDER.index(mode) + 1:]
+    if estimates:
+        below = tuple(m for m in below if estimates[m] < estimates[mode]) or below[-1:]
+    return below[0] if below else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -93,7 +100,7 @@ class Footprint:
     vae_bytes_per_pixel_frame: float = 120.0
     vae_frames_at_once: int | None = None  # causal VAEs (Wan) decode a few frames at a time
     weight_bytes: int = 2  # bf16 / fp16 storage
-    largest_leaf: float = 0.3  # billions of parameters in the largest single layer
+    largest_leaf: float = 0.3  # billions of parameters in the text encoder's largest layer
 
 
 _WAN_T5 = 5.7  # umT5-XXL encoder
@@ -157,11 +164,10 @@ def estimate_peak_bytes(spec: Any, mode: str, frames: int, height: int, width: i
     elif plan.placement == "model":
         peak = max(max(transformer) + act, text + text_act, image, vae + vae_act)
     else:  # group offload: about two groups resident at a time (one running, one prefetched)
-        if plan.placement == "group_block":
-            resident = 2 * max(transformer) / fp.blocks
-        else:
-            resident = 2 * fp.largest_leaf * 1e9 * denoiser_bytes
-        leaf = fp.largest_leaf * 1e9 * wb
+        block = max(transformer) / fp.blocks
+        # A block holds about six large layers (attention projections, feed-forward).
+        resident = 2 * block if plan.placement == "group_block" else 2 * block / 6
+        leaf = fp.largest_leaf * 1e9 * wb  # the text encoder's largest layer (its embedding)
         peak = max(resident + act, leaf + text_act, vae + vae_act)
     return int(peak)
 
@@ -214,9 +220,9 @@ def free_accelerator_memory() -> None:
         torch.cuda.reset_peak_memory_stats()
 
 
-def oom_error(mode: str) -> StudioError:
+def oom_error(mode: str, estimates: dict[str, int] | None = None) -> StudioError:
     """The sentence a user reads after running out of GPU memory in ``mode``."""
-    lower = next_lower_mode(mode)
+    lower = next_lower_mode(mode, estimates)
     if lower is None:
         return StudioError(
             f"The GPU ran out of memory even in the lowest memory mode ('{mode}'). Ask for fewer "

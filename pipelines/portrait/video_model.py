@@ -297,7 +297,11 @@ class VideoModelRunner:
             failed = self.memory
             del err
             mem.free_accelerator_memory()
-            raise mem.oom_error(failed) from None
+            estimates = None
+            if self.ctx is not None and mem.footprint_for(self.ctx.spec) is not None:
+                width, height = plan.model_size
+                estimates = mem.estimate_table(self.ctx.spec, request.frames, height, width)
+            raise mem.oom_error(failed, estimates) from None
         timings["generate"] = time.perf_counter() - start
         notes += more
         start = time.perf_counter()
