@@ -72,6 +72,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("STUDIO_PORT", "7860")))
     parser.add_argument("--share", action="store_true", help="open a public gradio.live link")
     parser.add_argument(
+        "--engine",
+        default=os.environ.get("STUDIO_ENGINE", "inline"),
+        choices=("inline", "local", "ray"),
+        help="where jobs run: in this process (inline), in a worker process (local), or as Ray "
+        "tasks on RAY_ADDRESS's cluster or a local Ray (ray); also STUDIO_ENGINE",
+    )
+    parser.add_argument(
         "--auth",
         default=os.environ.get(AUTH_ENV),
         help=f"user:password required to open the app (or set {AUTH_ENV})",
@@ -96,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         auth = parse_auth(args.auth)
     except StudioError as err:
         sys.exit(f"error: {err}")
+    os.environ["STUDIO_ENGINE"] = args.engine  # run_job reads it for every tab's job
     warning = share_warning(args, auth)
     if warning:
         print(warning, file=sys.stderr)
