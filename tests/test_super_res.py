@@ -219,7 +219,7 @@ def test_esrgan_resamples_to_any_scale(esrgan_registry):
 def test_safetensors_checkpoint_loads(tmp_path, registry):
     save_checkpoint(tmp_path / "st", "model.safetensors", rrdbnet_state_dict())
     registry.replace("super_res.realesrgan-x4plus", repo_id=str(tmp_path / "st"),
-                     files=("model.safetensors",))
+                     files=("model.safetensors",), urls={}, sha256={})  # a local folder
     with registry.pinned("super_res.realesrgan-x4plus") as runner:
         assert runner(UpscaleRequest([noise_image(8, 8)], 4.0)).frames[0].shape == (32, 32, 3)
 
