@@ -244,6 +244,9 @@ def test_estimates_ladder_and_auto(registry):
     assert table["gpu"] > table["offload"] > table["group"]
     assert table["group_leaf"] < 16 * mem.GIB  # the lowest mode fits a 16 GB card (estimate)
     assert table["gpu"] > 40 * mem.GIB
+    # What the tab shows before a run: a 1920x1080 picture at the 480P side is 832x480-ish.
+    shown = mem.estimate_for_picture(wan, 81, 1920, 1080, 632)
+    assert abs(shown["gpu"] - table["gpu"]) < 0.05 * table["gpu"]
     assert mem.pick_auto(wan, 81, 480, 832, 200 * mem.GIB)[0] == "gpu"
     mode, note = mem.pick_auto(wan, 81, 480, 832, 24 * mem.GIB)
     assert mem.LADDER.index(mode) > mem.LADDER.index("fp8") and "estimated" in note

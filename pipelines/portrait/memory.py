@@ -177,6 +177,16 @@ def estimate_table(spec: Any, frames: int, height: int, width: int) -> dict[str,
     return {mode: estimate_peak_bytes(spec, mode, frames, height, width) for mode in LADDER}
 
 
+def estimate_for_picture(spec: Any, frames: int, width: int, height: int, side: int
+                         ) -> dict[str, int]:
+    """:func:`estimate_table` for a picture of ``width`` x ``height`` run at about ``side`` x
+    ``side`` pixels (what the tab knows before loading anything; sides rounded to 16)."""
+    from pipelines.portrait.geometry import model_size_for
+
+    model_w, model_h = model_size_for(width, height, side * side, 16)
+    return estimate_table(spec, frames, model_h, model_w)
+
+
 def pick_auto(spec: Any, frames: int, height: int, width: int, free_bytes: int,
               headroom: float = 0.9) -> tuple[str, str]:
     """(mode, note): the fastest mode on :data:`LADDER` whose estimate fits ``free_bytes``."""
