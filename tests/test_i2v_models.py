@@ -215,6 +215,27 @@ def test_lora_changes_the_output_and_unloading_restores_it(registry, tiny_repos,
             runner(_request(picture, loras=(LoraChoice(str(tmp_path / "no.safetensors")),)))
 
 
+def test_lora_into_one_expert_of_wan22(registry, tiny_repos, picture, tmp_path):
+    from diffusers import WanImageToVideoPipeline, WanTransformer3DModel
+
+    spec_id = "portrait.wan2.2-i2v-a14b"
+    transformer = WanTransformer3DModel.from_pretrained(tiny_repos[spec_id],
+                                                        subfolder="transformer")
+    lora = fx.tiny_lora(WanImageToVideoPipeline, transformer, tmp_path / "lora")
+    with registry.pinned(spec_id, dtype="float32") as runner:
+        plain = _frames(runner(_request(picture)))
+        outputs = {}
+        for expert in ("high", "low", "both"):
+            outputs[expert] = _frames(runner(_request(picture, loras=(
+                LoraChoice(str(lora), expert=expert),))))
+            peft = {name for name in ("transformer", "transformer_2")
+                    if getattr(getattr(runner.pipe, name), "peft_config", None)}
+            assert peft == {"high": {"transformer"}, "low": {"transformer_2"},
+                            "both": {"transformer", "transformer_2"}}[expert]
+        assert len({out.tobytes() for out in (plain, *outputs.values())}) == 4
+        np.testing.assert_array_equal(_frames(runner(_request(picture))), plain)
+
+
 def test_preset_lora_not_on_disk_says_how_to_fetch_it(registry, picture, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with registry.pinned("portrait.wan2.1-i2v-14b-480p-lightx2v", dtype="float32") as runner, \

@@ -56,7 +56,7 @@ class LoraSet:
 
     def __init__(self, pipe: Any, model: str):
         self.pipe, self.model = pipe, model
-        self.adapters: dict[Path, str] = {}
+        self.adapters: dict[tuple[Path, str], str] = {}  # (file, expert) -> adapter
         self._count = 0
 
     @property
@@ -64,33 +64,45 @@ class LoraSet:
         return hasattr(self.pipe, "load_lora_weights")
 
     def apply(self, choices: tuple[LoraChoice, ...]) -> list[dict[str, object]]:
-        """Make exactly ``choices`` active with their strengths; returns them for the manifest."""
+        """Make exactly ``choices`` active with their strengths; returns them for the manifest.
+
+        On a model with two experts (``transformer_2``), a LoRA goes into the high-noise expert,
+        the low-noise one or both (``LoraChoice.expert``); on others ``expert`` is ignored.
+        """
         if not choices and not self.adapters:
             return []
         if choices and not self.supported:
             raise InputError(f"{self.model} takes no LoRAs; remove them or pick a DiT backend.")
-        wanted: dict[Path, float] = {}
+        two = getattr(self.pipe, "transformer_2", None) is not None
+        wanted: dict[tuple[Path, str], float] = {}
         for choice in choices:
-            path = resolve_lora(choice)
-            wanted[path] = wanted.get(path, 0.0) + float(choice.strength)
-        stale = [path for path in self.adapters if path not in wanted]
+            key = (resolve_lora(choice), choice.expert if two else "high")
+            wanted[key] = wanted.get(key, 0.0) + float(choice.strength)
+        stale = [key for key in self.adapters if key not in wanted]
         if stale:
-            self.pipe.delete_adapters([self.adapters.pop(path) for path in stale])
-        for path in wanted:
-            if path not in self.adapters:
+            self.pipe.delete_adapters([self.adapters.pop(key) for key in stale])
+        for key in wanted:
+            if key not in self.adapters:
                 self._count += 1
-                name = f"lora{self._count}"
-                try:
-                    self.pipe.load_lora_weights(str(path.parent), weight_name=path.name,
-                                                adapter_name=name)
-                except (ValueError, KeyError, RuntimeError) as err:
-                    raise InputError(f"LoRA {path.name} does not fit {self.model} ({err}); use "
-                                     "a LoRA trained for this model.") from err
-                self.adapters[path] = name
+                self._load(key, f"lora{self._count}")
+                self.adapters[key] = f"lora{self._count}"
         if wanted:
-            self.pipe.set_adapters([self.adapters[p] for p in wanted], list(wanted.values()))
+            self.pipe.set_adapters([self.adapters[k] for k in wanted], list(wanted.values()))
         return [{"source": c.source, "weight_name": c.weight_name, "strength": c.strength,
-                 "file": str(resolve_lora(c))} for c in choices]
+                 "expert": c.expert if two else None, "file": str(resolve_lora(c))}
+                for c in choices]
+
+    def _load(self, key: tuple[Path, str], name: str) -> None:
+        path, expert = key
+        targets = {"high": (False,), "low": (True,), "both": (False, True)}[expert]
+        try:
+            for into_second in targets:
+                extra = {"load_into_transformer_2": True} if into_second else {}
+                self.pipe.load_lora_weights(str(path.parent), weight_name=path.name,
+                                            adapter_name=name, **extra)
+        except (ValueError, KeyError, RuntimeError) as err:
+            raise InputError(f"LoRA {path.name} does not fit {self.model} ({err}); use a LoRA "
+                             "trained for this model.") from err
 
     def clear(self) -> None:
         """Unload every adapter: the base weights are back, nothing is reloaded."""

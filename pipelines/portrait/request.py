@@ -46,6 +46,7 @@ STEP_CACHE_LABELS = {
     "taylorseer": "TaylorSeer (predict features from earlier steps)",
 }
 MAX_LORAS = 4
+LORA_EXPERTS = ("both", "high", "low")  # which Wan 2.2 A14B expert a LoRA goes into
 MIN_SIDE = 64  # smallest input side that still animates into something a person can see
 MAX_FRAMES = 480
 MAX_FPS = 60.0
@@ -87,6 +88,7 @@ class LoraChoice:
     source: str
     weight_name: str | None = None
     strength: float = 1.0
+    expert: str = "both"  # two-expert models (Wan 2.2 A14B): "high", "low" or "both" noise experts
 
     @property
     def label(self) -> str:
@@ -255,6 +257,9 @@ def _check_extras(request: AnimateRequest) -> None:
     for lora in dit.loras:
         if not isinstance(lora, LoraChoice) or not str(lora.source).strip():
             raise InputError("Each LoRA needs a local .safetensors file or a Hub repo id.")
+        if lora.expert not in LORA_EXPERTS:
+            raise InputError(f"A LoRA's expert is one of {', '.join(LORA_EXPERTS)}; got "
+                             f"{lora.expert!r} for {lora.label}.")
         if not -2 <= _finite(lora.strength, "LoRA strength") <= 2:
             raise InputError(f"LoRA strength goes from -2 to 2; got {lora.strength:g} for "
                              f"{lora.label}.")
