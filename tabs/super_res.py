@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
+from pipelines.errors import InputError
+from pipelines.interpolate import TASK as INTERPOLATE
 from pipelines.registry import Registry
 from pipelines.super_res import TASK
 from pipelines.task import run_job
@@ -34,6 +36,8 @@ if TYPE_CHECKING:  # the job module imports numpy and OpenCV: loaded on first us
     from pipelines.super_res.job import ImageJobResult, VideoJobResult
 
 TITLE = TASK.title
+DIMENSIONS = ("space", "time", "both")
+VIDEO_TIME = ("time_factor", "time_fps", "time_backend")
 EXAMPLES = ASSETS / TASK.id
 
 
@@ -107,6 +111,12 @@ def build(registry: Registry) -> None:
             with gr.Row():
                 with gr.Column():
                     video = gr.Video(label="Video", sources=["upload"])
+                    dimension = gr.Radio(DIMENSIONS, value="space",
+                                         label="Super-resolution in",
+                                         info="space: more pixels; time: more frames (frame "
+                                              "interpolation); both: upscale, then interpolate")
+                    with gr.Row():
+                        widgets.update(setting_widgets(TASK, VIDEO_TIME))
                     video_button = gr.Button("Upscale video", variant="primary")
                 with gr.Column():
                     video_out = gr.Video(label="Upscaled (H.264, original audio)",
@@ -135,12 +145,26 @@ def build(registry: Registry) -> None:
 
     @gpu(duration=600)
     @user_errors
-    def upscale_video(path, backend_id, factor, tile_side,
+    def upscale_video(path, backend_id, factor, tile_side, mode="space", time_factor=2,
+                      time_fps=0.0, time_backend="classical",
                       progress=gr.Progress()):  # noqa: B008 (Gradio's progress hook)
         from pipelines.super_res.job import video_result
 
+        if mode not in DIMENSIONS:
+            raise InputError(f"Super-resolution in {mode!r}? Use one of "
+                             f"{', '.join(DIMENSIONS)}.")
+        if mode == "time":  # frames only: the frame interpolation task, in this tab
+            out = run_job(registry, INTERPOLATE, time_backend, {"video": path},
+                          {"factor": max(2, int(time_factor)), "fps": time_fps},
+                          progress=progress_callback(progress),
+                          fetch=fetch_first(registry, progress))
+            return str(out.outputs["video"]), f"**{out.summary}**" + "".join(
+                f"\n- {note}" for note in out.notes)
+        timing = {"time_factor": time_factor, "time_fps": time_fps,
+                  "time_backend": time_backend} if mode == "both" else {}
         out = run_job(registry, TASK, backend_id, {"video": path},
-                      {"scale": factor, "tile": tile_side}, progress=progress_callback(progress),
+                      {"scale": factor, "tile": tile_side, **timing},
+                      progress=progress_callback(progress),
                       fetch=fetch_first(registry, progress))
         result = video_result(out)
         return str(result.output), video_summary(result)
@@ -155,7 +179,7 @@ def build(registry: Registry) -> None:
     )
     video_button.click(
         upscale_video,
-        [video, backend, scale, tile],
+        [video, backend, scale, tile, dimension, *[widgets[n] for n in VIDEO_TIME]],
         [video_out, video_info],
         api_name="super_res_video",
         concurrency_id=ACCELERATOR,

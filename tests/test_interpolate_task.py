@@ -95,7 +95,40 @@ def test_portrait_clip_smoothed_to_a_higher_frame_rate(tmp_path):
     smooth, source = probe_video(out.outputs["video"]), probe_video(out.outputs["video_source"])
     assert source.fps == pytest.approx(12) and source.frame_count == 12
     assert smooth.fps == pytest.approx(24) and smooth.frame_count == 24
-    assert any("Smoothed from 12 to 24 fps" in n for n in out.notes)
+    assert any("Interpolated from 12 to 24 fps" in n for n in out.notes)
     record = json.loads(out.manifest.read_text())
     assert record["parameters"]["smooth_fps"] == 24
     assert set(record["outputs"]) >= {"video", "video_source", "gif", "preview"}
+
+
+def test_super_resolution_in_space_and_time_is_one_run(clip_with_sound, tmp_path, capsys):
+    """The Super-resolution tab's "both": upscale, then interpolate, one run folder, one
+    manifest (here through ``cli.py upscale --time-factor``)."""
+    out = tmp_path / "both.mp4"
+    code = cli.main(["upscale", str(clip_with_sound), "--scale", "2", "--time-factor", "2",
+                     "--quiet", "-o", str(out)], registry=build_registry())
+    assert code == 0, capsys.readouterr().err
+    info = probe_video(out)
+    source = probe_video(clip_with_sound)
+    assert (info.width, info.height) == (2 * source.width, 2 * source.height)
+    assert info.fps == pytest.approx(24.0) and info.frame_count in (47, 48) and info.has_audio
+    runs = sorted((Path(__import__("os").environ["STUDIO_OUTPUTS"]) / "super_res").glob("*"))
+    record = json.loads((runs[-1] / "manifest.json").read_text())
+    assert record["parameters"]["time_factor"] == 2
+    assert record["interpolation"]["backend"] == "interpolate.classical"
+    assert {"video", "video_source"} <= set(record["outputs"])
+    assert "interpolate" in record["timings_seconds"]
+
+
+def test_super_resolution_tab_offers_space_time_and_both(clip_with_sound, tmp_path):
+    from gradio_client import handle_file
+
+    with served_studio(build_registry(), tmp_path) as client:
+        video, summary = client.predict(handle_file(str(clip_with_sound)),
+                                        "super_res.classical", 2, 0, "time", 2, 0.0,
+                                        "classical", api_name="/super_res_video")
+        path = video["video"] if isinstance(video, dict) else video
+        info = probe_video(path)
+        assert info.fps == pytest.approx(24.0) and info.width == probe_video(
+            clip_with_sound).width  # time only: same size, twice the frames
+        assert "frames made" in summary

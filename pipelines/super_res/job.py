@@ -58,6 +58,7 @@ VIDEO_PRESET = "fast"  # upscaled frames are large: "medium" would make encoding
 LPIPS_SPEC = "metrics.lpips-alex"  # the LPIPS network of the quality check, when on disk
 _SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N", "I", "array:uint16")
 IMAGE_ONLY = ("format", "self_check")  # settings that mean nothing for a video
+VIDEO_ONLY = ("time_factor", "time_fps", "time_backend")  # ... and for an image
 
 
 def image_format(fmt: str) -> str:
@@ -261,7 +262,17 @@ def job(ctx: JobContext, request: SuperResRequest) -> None:
     ctx.note(*request.notes)
     if request.kind == "video":
         _video_job(ctx, request)
+        factor, fps = int(ctx.settings["time_factor"]), float(ctx.settings["time_fps"])
+        if factor > 1 or fps:  # super-resolution in time as well: one run, one manifest
+            from pipelines.interpolate.post import interpolate_output
+
+            ctx.data["output"] = interpolate_output(ctx, "video", fps=fps or None,
+                                                    factor=factor,
+                                                    backend=ctx.settings["time_backend"])
+            ctx.summary += f", then {ctx.data['frames']} frames at {ctx.data['fps']:g} fps"
     else:
+        for name in VIDEO_ONLY:
+            ctx.run.params.pop(name, None)
         _image_job(ctx, request)
     ctx.data.update(kind=request.kind, device=ctx.run.device, dtype=ctx.run.dtype,
                     timings=dict(ctx.run.timer.seconds))
