@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 
 from pipelines.errors import InputError
-from pipelines.faces import Face, detect_faces
+from pipelines.faces import Face, find_faces
+from pipelines.landmarks import source_note
 from pipelines.portrait.fields import Fields, build_fields, stretch_map
 from pipelines.portrait.motion import Choreography, FrameMotion, scaled
 from pipelines.portrait.request import AnimateRequest, AnimateResult, check_request
@@ -167,11 +168,11 @@ class ClassicalClip(Sequence[np.ndarray]):
 
 def pick_face(image: np.ndarray) -> tuple[Face | None, list[str]]:
     """The largest face and what to tell the user about the faces found."""
-    faces = detect_faces(image)
+    faces = find_faces(image)
     if not faces:
         return None, ["No face was found, so only the camera moves (breathing, head sway and "
                       "blinks need a face)."]
-    notes = []
+    notes = [source_note(faces[0].source)]
     if len(faces) > 1:
         notes.append(f"Found {len(faces)} faces; the largest one is animated.")
     if not faces[0].eyes_detected:

@@ -41,6 +41,10 @@ LIP_ROW_SPREAD = 0.1  # of the box's height: the Gaussian prior around MOUTH_ROW
 LIP_MIN_SCORE = 6.0  # a row scoring less than this has no lip colour (a beard, low contrast)
 LIP_KEEP = 0.4  # rows and columns within this fraction of the best score belong to the lips
 LIP_HALF_WIDTH = (0.3, 0.8)  # plausible lips' half width, of the mouth box's width
+# MediaPipe face mesh points of the mouth (when the landmark model found the face).
+MESH_MOUTH_CORNERS = (61, 291)
+MESH_INNER_LIPS = (13, 14)  # the inner edges of the upper and lower lip, at the middle
+MESH_LIP_TOP, MESH_LIP_BOTTOM = 0, 17  # outer edges of the upper and lower lip, at the middle
 
 def _roi(x0: float, y0: float, x1: float, y1: float, width: int, height: int) -> Box:
     left, top = max(0, int(np.floor(x0))), max(0, int(np.floor(y0)))
@@ -79,6 +83,8 @@ def locate_mouth(rgb: np.ndarray, face: Face) -> MouthGeometry:
     """
     import cv2
 
+    if face.landmarks is not None and face.source == "mediapipe":
+        return _mouth_from_landmarks(face.landmarks.xy)
     box, mouth = face.box, face.mouth
     prior = box.y + MOUTH_ROW * box.h
     fallback = MouthGeometry(mouth.x + mouth.w / 2, prior, mouth.w / 2,
@@ -123,6 +129,16 @@ def locate_mouth(rgb: np.ndarray, face: Face) -> MouthGeometry:
     if not low * mouth.w <= half <= high * mouth.w:
         return MouthGeometry(fallback.cx, seam, fallback.half_width, top, bottom)
     return MouthGeometry(area.x + (cols.min() + cols.max()) / 2, seam, float(half), top, bottom)
+
+
+def _mouth_from_landmarks(xy: np.ndarray) -> MouthGeometry:
+    """The lips measured from the face mesh: corners, the line between the lips, lip extent."""
+    left, right = xy[MESH_MOUTH_CORNERS[0]], xy[MESH_MOUTH_CORNERS[1]]
+    upper_inner, lower_inner = xy[MESH_INNER_LIPS[0]], xy[MESH_INNER_LIPS[1]]
+    top, bottom = float(xy[MESH_LIP_TOP][1]), float(xy[MESH_LIP_BOTTOM][1])
+    return MouthGeometry(float(left[0] + right[0]) / 2,
+                         float(upper_inner[1] + lower_inner[1]) / 2,
+                         float(abs(right[0] - left[0])) / 2, top, bottom)
 
 
 class MouthRig:

@@ -16,7 +16,8 @@ import numpy as np
 
 from pipelines import media
 from pipelines.errors import InputError
-from pipelines.faces import Box, Face, detect_faces
+from pipelines.faces import Box, Face, find_faces
+from pipelines.landmarks import source_note
 from pipelines.talking_head.analysis import MouthTrack
 from pipelines.talking_head.motion import (
     EyeRig,
@@ -130,7 +131,7 @@ class FaceVideo:
         for i, frame in enumerate(self._resampled(len(track), track.fps)):
             frame = frame.copy()
             if i % DETECT_EVERY == 0 and i:
-                found = detect_faces(frame)
+                found = find_faces(frame)
                 if found:
                     near = min(found, key=lambda f: abs(f.box.center[0] - face.box.center[0])
                                + abs(f.box.center[1] - face.box.center[1]))
@@ -163,8 +164,9 @@ def open_face_input(path: Path, max_side: int) -> StillPortrait | FaceVideo:
     if rgb is not image.rgb:
         notes.append(f"The portrait was scaled from {image.width}x{image.height} to "
                      f"{rgb.shape[1]}x{rgb.shape[0]} pixels (the longer side limit is {max_side}).")
-    faces = detect_faces(rgb)
+    faces = find_faces(rgb)
     face = _pick(faces, path.name, "image", notes)
+    notes.append(source_note(face.source))
     return StillPortrait(np.ascontiguousarray(rgb), face, len(faces), notes)
 
 
@@ -174,10 +176,11 @@ def _open_video(info: media.VideoInfo, max_side: int) -> FaceVideo:
     faces: list[Face] = []
     for index, frame in media.iter_frames(info.path, max_side=max_side,
                                           end=max(1, round(info.fps)), stride=5):
-        faces = detect_faces(frame)
+        faces = find_faces(frame)
         if faces:
             if index:
                 notes.append(f"The face first shows at frame {index}; earlier frames use its box.")
             break
     face = _pick(faces, name, "video", notes)
+    notes.append(source_note(face.source))
     return FaceVideo(info, face, len(faces), max_side, notes)
