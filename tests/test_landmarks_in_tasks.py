@@ -3,6 +3,7 @@ region) when its files are on disk; Haar cascades otherwise; the notes say which
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,7 @@ def test_talking_head_mouth_comes_from_the_face_mesh(with_model, tmp_path):
     from pipelines.talking_head.motion import locate_mouth
 
     out = _talk(tmp_path)
-    assert any("MediaPipe face mesh" in note for note in out.notes)
+    assert json.loads(out.manifest.read_text())["face_finder"] == "mediapipe"
     rgb = load_image(FACE).rgb
     face = find_faces(rgb)[0]
     assert face.source == "mediapipe"
@@ -60,12 +61,13 @@ def test_talking_head_mouth_comes_from_the_face_mesh(with_model, tmp_path):
 
 def test_without_the_model_haar_cascades_are_used_and_said(without_model, tmp_path):
     out = _talk(tmp_path)
-    assert any("Haar cascades" in note for note in out.notes)
+    assert json.loads(out.manifest.read_text())["face_finder"] == "haar"
 
 
 def test_portrait_animation_says_which_face_finder_it_used(with_model, tmp_path):
     out = run_job(build_registry(), PORTRAIT, "classical", {"image": FACE},
                   {"frames": 4, "fps": 12, "max_side": 256}, root=tmp_path)
-    assert any("MediaPipe face mesh" in note for note in out.notes)
+    info = json.loads(out.manifest.read_text())["backend_info"]
+    assert info["face_finder"] == "mediapipe" and "face_finder_note" not in info
     frames = out.data["frames"]
     assert frames == 4 and np.isfinite(out.data["fps"])

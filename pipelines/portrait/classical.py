@@ -172,7 +172,7 @@ def pick_face(image: np.ndarray) -> tuple[Face | None, list[str]]:
     if not faces:
         return None, ["No face was found, so only the camera moves (breathing, head sway and "
                       "blinks need a face)."]
-    notes = [source_note(faces[0].source)]
+    notes = []
     if len(faces) > 1:
         notes.append(f"Found {len(faces)} faces; the largest one is animated.")
     if not faces[0].eyes_detected:
@@ -207,7 +207,10 @@ class ClassicalAnimator:
         pan_direction = choreography.pan_sign
         if face is not None and abs(face.box.center[0] - width / 2) > 0.05 * width:
             pan_direction = 1.0 if face.box.center[0] > width / 2 else -1.0
-        info = {"face": vars(face.box) if face else None, "working_size": [width, height]}
+        info = {"face": vars(face.box) if face else None, "working_size": [width, height],
+                "face_finder": face.source if face else None}
+        if face is not None and face.source != "mediapipe":
+            info["face_finder_note"] = source_note(face.source)
         return ClassicalClip(image, fields, choreography, pan_direction), notes, info
 
     def __call__(self, request: AnimateRequest, progress: Progress | None = None

@@ -84,6 +84,7 @@ def result(request: TalkRequest, prepared: Prepared, frames: int, timer: StageTi
         audio_seconds=prepared.seconds,
         face_box=prepared.source.face.box,
         faces_found=prepared.source.faces_found,
+        face_finder=prepared.source.face.source,
         notes=prepared.notes,
         timings=dict(timer.seconds),
         mouth_open=mouth_open,

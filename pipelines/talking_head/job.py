@@ -195,6 +195,7 @@ def _summary(result: TalkResult, notes: list[str], sharpen: PipelineSpec | None)
         "audio_seconds": round(result.audio_seconds, 3),
         "face_box": {"x": box.x, "y": box.y, "w": box.w, "h": box.h},
         "faces_found": result.faces_found,
+        "face_finder": result.face_finder,  # which face finder found it (landmark model or Haar)
         "runner_timings_seconds": {k: round(v, 4) for k, v in result.timings.items()},
         "notes": list(notes),
         "sharpened_with": sharpen.id if sharpen else None,

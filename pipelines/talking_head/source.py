@@ -17,7 +17,6 @@ import numpy as np
 from pipelines import media
 from pipelines.errors import InputError
 from pipelines.faces import Box, Face, find_faces
-from pipelines.landmarks import source_note
 from pipelines.talking_head.analysis import MouthTrack
 from pipelines.talking_head.motion import (
     EyeRig,
@@ -166,7 +165,6 @@ def open_face_input(path: Path, max_side: int) -> StillPortrait | FaceVideo:
                      f"{rgb.shape[1]}x{rgb.shape[0]} pixels (the longer side limit is {max_side}).")
     faces = find_faces(rgb)
     face = _pick(faces, path.name, "image", notes)
-    notes.append(source_note(face.source))
     return StillPortrait(np.ascontiguousarray(rgb), face, len(faces), notes)
 
 
@@ -182,5 +180,4 @@ def _open_video(info: media.VideoInfo, max_side: int) -> FaceVideo:
                 notes.append(f"The face first shows at frame {index}; earlier frames use its box.")
             break
     face = _pick(faces, name, "video", notes)
-    notes.append(source_note(face.source))
     return FaceVideo(info, face, len(faces), max_side, notes)

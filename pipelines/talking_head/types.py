@@ -48,3 +48,4 @@ class TalkResult:
     notes: list[str] = field(default_factory=list)  # things the user should know, as sentences
     timings: dict[str, float] = field(default_factory=dict)
     mouth_open: np.ndarray | None = None  # per frame, 0..1 (classical backend)
+    face_finder: str = "haar"  # "mediapipe" (landmark model) or "haar" (cascades)
