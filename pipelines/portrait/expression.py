@@ -18,6 +18,7 @@ import numpy as np
 
 from pipelines import landmarks as lmk
 from pipelines.errors import InputError
+from pipelines.portrait.settings import EXPRESSION_LIMITS
 
 # Eyelid arcs from the outer to the inner corner; upper[i] faces lower[i].
 RIGHT_UPPER = (246, 161, 160, 159, 158, 157, 173)
@@ -33,8 +34,7 @@ SMILE = {61: 1.0, 78: 0.9, 291: 1.0, 308: 0.9, 146: 0.5, 185: 0.5, 375: 0.5, 409
          91: 0.25, 40: 0.25, 321: 0.25, 270: 0.25, 95: 0.4, 191: 0.4, 324: 0.4, 415: 0.4}
 BROWS = lmk.RIGHT_BROW + lmk.LEFT_BROW
 
-LIMITS = {"eyes": (-1.0, 1.0), "lips": (-1.0, 1.0), "smile": (-1.0, 1.0), "brow": (-1.0, 1.0),
-          "yaw": (-30.0, 30.0), "pitch": (-25.0, 25.0), "roll": (-30.0, 30.0)}
+LIMITS = EXPRESSION_LIMITS  # the sliders' ranges, declared once with the task's settings
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipelines.portrait.liveportrait.specs import SPECS as LIVEPORTRAIT_SPECS
 from pipelines.portrait.request import LoraChoice
 from pipelines.registry import PipelineSpec
 
@@ -158,9 +159,11 @@ SPECS = (
          footprint="hunyuan15-8b",
          description="HunyuanVideo 1.5 (8.3B) with Qwen2.5-VL and ByT5 text encoders and a "
                      "SigLIP image encoder; picks its own 480p size bucket."),
+    *LIVEPORTRAIT_SPECS,  # driving video and expression editing (settings group "driven")
 )
 
-# Frame count and fps each backend starts with (the tab and the CLI use them).
+# Frame count, fps, model side, steps and guidance each backend starts with: the settings'
+# per-backend defaults (pipelines.portrait.settings) are built from this table.
 DEFAULTS: dict[str, dict[str, float]] = {
     "portrait.classical": {"frames": 48, "fps": 24},
     "portrait.svd": {"frames": 14, "fps": 7},
@@ -213,10 +216,3 @@ CACHES: dict[str, tuple[str, ...]] = {
     "portrait.hunyuanvideo-1.5-i2v": ("pab", "taylorseer"),
 }
 
-
-def controls_for(spec: PipelineSpec) -> str:
-    """Which group of motion controls a backend takes: classical, svd or dit."""
-    for group in ("svd", "dit"):
-        if group in spec.tags:
-            return group
-    return "classical"

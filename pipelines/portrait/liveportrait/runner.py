@@ -40,6 +40,7 @@ from pipelines.portrait.liveportrait.crop import (
     haar_boxes,
 )
 from pipelines.portrait.liveportrait.networks import NETWORK_FILES, build_networks
+from pipelines.portrait.settings import EXPRESSION_LIMITS
 from pipelines.registry import LoadContext
 
 Progress = Callable[[float, str], None] | None
@@ -69,8 +70,7 @@ def openness_from_mesh(points: np.ndarray) -> tuple[float, float, float]:
     return l_eye, r_eye, lips
 
 
-LIMITS = {"eyes": (-1.0, 1.0), "lips": (-1.0, 1.0), "smile": (-1.0, 1.0), "brow": (-1.0, 1.0),
-          "yaw": (-30.0, 30.0), "pitch": (-25.0, 25.0), "roll": (-30.0, 30.0)}  # fmt: skip
+LIMITS = EXPRESSION_LIMITS  # the sliders' ranges, declared once with the task's settings
 EYES_WIDER = 0.6  # eyes = +1: the eye openness ratio 60% above the source's
 LIPS_OPEN = 0.6  # lips = +1: mouth opening 0.6 of the mouth's width more than the source's
 
