@@ -33,9 +33,9 @@ def count_decodes(monkeypatch) -> list[int]:
     opened = []
     original = frames_module._decoded
 
-    def counting(path, fast=False):
+    def counting(path, fast=False, threads=0):
         opened.append(1)
-        return original(path, fast)
+        return original(path, fast, threads)
 
     monkeypatch.setattr(frames_module, "_decoded", counting)
     return opened

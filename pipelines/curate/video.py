@@ -45,6 +45,7 @@ class VideoJob:
     params: CurateParams
     size: int = -1  # file size and mtime when the run started (a changed file is redone)
     mtime: float = -1.0
+    decode_threads: int = 0  # 0: FFmpeg's choice; 1 when videos run side by side
 
     @property
     def folder(self) -> Path:
@@ -74,13 +75,13 @@ def video_key(path: str | Path) -> str:
     return f"{stem}-{hashlib.sha1(str(path).encode()).hexdigest()[:10]}"
 
 
-def make_job(path: Path, out: Path, params: CurateParams) -> VideoJob:
+def make_job(path: Path, out: Path, params: CurateParams, decode_threads: int = 0) -> VideoJob:
     try:
         stat = path.stat()
         size, mtime = stat.st_size, stat.st_mtime
     except OSError:
         size, mtime = -1, -1.0
-    return VideoJob(str(path), video_key(path), str(out), params, size, mtime)
+    return VideoJob(str(path), video_key(path), str(out), params, size, mtime, decode_threads)
 
 
 def _analysis_params(params: CurateParams) -> dict:
@@ -151,7 +152,8 @@ def curate_video(job: VideoJob) -> dict:
     params = job.params
     info = probe_video(job.path)
     measures = _Measures(info.fps, params.motion_pairs_per_second)
-    request = KeyframeRequest(job.path, analysis_side=params.analysis_side, observe=measures)
+    request = KeyframeRequest(job.path, analysis_side=params.analysis_side, observe=measures,
+                              decode_threads=job.decode_threads)  # fmt: skip
     result = KeyframeRunner()(request)
     folder = job.folder
     folder.mkdir(parents=True, exist_ok=True)

@@ -41,8 +41,12 @@ def scaled_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _decoded(path: PathLike, fast: bool = False) -> Iterator[tuple[int, object, int]]:
+def _decoded(path: PathLike, fast: bool = False,
+             threads: int = 0) -> Iterator[tuple[int, object, int]]:  # fmt: skip
     """``(index, av.VideoFrame, rotation)`` for every frame, decoded in order.
+
+    ``threads``: decoder threads (0: FFmpeg's choice, about one per core; 1 when many videos
+    are decoded side by side, one per worker, so workers do not fight over the cores).
 
     ``fast`` skips the decoder's deblocking filter (H.264/HEVC): about 20 % faster decoding,
     with block edges a picture should not show but 8x8-block analysis does not notice.
@@ -58,6 +62,8 @@ def _decoded(path: PathLike, fast: bool = False) -> Iterator[tuple[int, object, 
             stream = next(s for s in container.streams.video
                           if not s.disposition & av.stream.Disposition.attached_pic)  # fmt: skip
             stream.thread_type = "AUTO"
+            if threads:
+                stream.codec_context.thread_count = threads
             if fast:
                 stream.codec_context.options = {"skip_loop_filter": "all"}
             for index, frame in enumerate(container.decode(stream)):
@@ -140,18 +146,19 @@ class PassIndex:
             len(set(stamps)) == len(stamps)
 
 
-def pass_frames(path: PathLike, max_side: int,
-                index: PassIndex | None = None) -> Iterator[tuple[int, np.ndarray, HeldFrame]]:
+def pass_frames(path: PathLike, max_side: int, index: PassIndex | None = None,
+                threads: int = 0) -> Iterator[tuple[int, np.ndarray, HeldFrame]]:  # fmt: skip
     """Every frame as ``(index, small_rgb, full)``: one decode with the deblocking filter on (the
     full frames are the real pictures), scaled for analysis with swscale's fast bilinear filter.
 
-    ``index``, when given, is filled with each frame's timestamp and the key-frame positions.
+    ``index``, when given, is filled with each frame's timestamp and the key-frame positions;
+    ``threads`` as for the decoder (0: FFmpeg's choice).
     """
     from av.video.reformatter import VideoReformatter
 
     reformatter = VideoReformatter()
     size = None
-    for number, frame, rotation in _decoded(path):
+    for number, frame, rotation in _decoded(path, threads=threads):
         if size is None:
             size = scaled_size(frame.width, frame.height, max_side)
             if index is not None and frame.time_base is not None:

@@ -66,6 +66,7 @@ class KeyframeRequest:
     embed: Embed | None = None  # image encoder for clustering features (frames -> unit vectors)
     observe: Observe | None = None  # called with every frame's analysis and small RGB frame
     hold_budget: int = HOLD_BUDGET  # bytes of full-resolution frames kept for keyframes
+    decode_threads: int = 0  # 0: FFmpeg's choice; 1 for one video per worker side by side
 
 
 @dataclass(frozen=True)
@@ -332,7 +333,8 @@ class KeyframeRunner:
         shot_start = 0
         index = PassIndex()
         observe = request.observe
-        frames = pass_frames(request.video, request.analysis_side, index)
+        frames = pass_frames(request.video, request.analysis_side, index,
+                             request.decode_threads)
         for index_, rgb, full in prefetch(frames):
             analysis = FrameAnalysis(index_, rgb)
             new = detector.process_frame(analysis)
