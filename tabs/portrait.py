@@ -1,17 +1,27 @@
 """Portrait animation tab: one picture in; an MP4, a GIF and a strip of preview frames out.
 
+With a driving video (upload or webcam recording) the picture's face follows the driver
+(classical or LivePortrait backend); the Expression panel's sliders edit the face over that
+clip, or edit the picture once ("Edit picture", API ``portrait_edit``). Model backends take an
+optional end picture and show each memory mode's estimated peak under the memory dropdown.
+
 Every setting's widget comes from the task's schema (:mod:`pipelines.portrait.settings`); this
-module only lays them out and wires the events.
+module only lays them out and wires the events. ``/portrait`` keeps its first positional inputs
+(picture, backend, frames, fps, seed, the settings in schema order); the driving video and the
+end picture come last.
 """
 
 from __future__ import annotations
 
+import inspect
 import random
+from collections.abc import Callable, Sequence
 
 import gradio as gr
 
 from pipelines.portrait import TASK
-from pipelines.portrait.job import finish
+from pipelines.portrait.job import finish, finish_edit
+from pipelines.portrait.settings import EXPRESSION_NAMES
 from pipelines.registry import Registry
 from pipelines.task import run_job
 from tabs.common import (
@@ -23,6 +33,7 @@ from tabs.common import (
     gpu,
     image_upload,
     progress_callback,
+    setting_widget,
     setting_widgets,
     ui_text,
     user_errors,
@@ -33,10 +44,61 @@ TITLE = TASK.title
 MAX_SEED = 2**31 - 1
 MAIN = ("camera", "motions", "strength", "loop", "motion_bucket_id", "noise_aug_strength",
         "prompt", "negative_prompt", "guidance")
+FACE = ("relative", "face", *EXPRESSION_NAMES)  # the Expression panel
+EDIT = ("face", *EXPRESSION_NAMES)  # what "Edit picture" sends
+HIDDEN = ("still",)  # set by the Edit button, not shown
+FACE_GROUPS = ("classical", "driven")
 
 
 def duration_text(frames: float, fps: float) -> str:
     return f"Duration: **{float(frames) / max(float(fps), 1e-6):.2f} s**"
+
+
+def picture_size(picture: str | None) -> tuple[int, int] | None:
+    """(width, height) of an uploaded picture from its header (None when unreadable)."""
+    if not picture:
+        return None
+    try:
+        from PIL import Image
+
+        with Image.open(picture) as image:
+            return image.size
+    except (OSError, ValueError):
+        return None
+
+
+def memory_text(registry: Registry, spec_id: str, frames: float, side: float,
+                picture: str | None = None, mode: str | None = None) -> str:
+    """Each memory mode's estimated peak GPU memory for this backend, job and picture (empty for
+    backends without an estimate)."""
+    from pipelines.portrait import memory as mem
+
+    if spec_id not in registry:
+        return ""
+    spec = registry.get(spec_id)
+    if mem.footprint_for(spec) is None:
+        return ""
+    side = int(side or 640)
+    width, height = picture_size(picture) or (side, side)
+    table = mem.estimate_for_picture(spec, int(frames or 2), width, height, side)
+    rows = ["| memory mode | estimated peak |", "|---|---|"]
+    for name, peak in table.items():
+        mark = " (chosen)" if name == mode else ""
+        rows.append(f"| `{name}`{mark} | {peak / mem.GIB:.1f} GB |")
+    return (f"Estimated peak GPU memory, {int(frames)} frames of about {side}x{side} pixels "
+            f"(the manifest records the measured peak):\n\n" + "\n".join(rows))
+
+
+def api_signature(fn: Callable, names: Sequence[str], optional: Sequence[str] = ()) -> Callable:
+    """Give ``fn(*values, progress)`` a signature naming its API parameters: ``names`` in order,
+    then ``optional`` ones (default None: callers of the API may leave them out, so clients
+    written before they were added keep working), then Gradio's progress tracker."""
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    params = [inspect.Parameter(n, kind) for n in names]
+    params += [inspect.Parameter(n, kind, default=None) for n in optional]
+    params.append(inspect.Parameter("progress", kind, default=gr.Progress()))
+    fn.__signature__ = inspect.Signature(params)
+    return fn
 
 
 def build(registry: Registry) -> None:
@@ -46,6 +108,12 @@ def build(registry: Registry) -> None:
             image = image_upload(label="Picture", sources=["upload", "clipboard"], height=340)
             backend = backend_dropdown(registry, TASK.id)
             build_panel(registry, backend)
+            driving = gr.Video(label="Driving video (optional: the face follows it; classical "
+                                     "and LivePortrait)", sources=["upload", "webcam"],
+                               include_audio=True, height=240)
+            last = image_upload(label="End picture (optional: Wan FLF2V, Wan 2.2 A14B, LTX "
+                                      "0.9.7)", sources=["upload", "clipboard"], height=200,
+                                visible=False)
             widgets = setting_widgets(TASK, MAIN)
             with gr.Row():
                 widgets.update(setting_widgets(TASK, ("frames", "fps")))
@@ -54,8 +122,21 @@ def build(registry: Registry) -> None:
                 seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed",
                                  scale=4)
                 randomize = gr.Button("Random seed", scale=1)
+            with gr.Accordion("Expression (driving video and picture edits)",
+                              open=False) as expression:
+                widgets.update(setting_widgets(TASK, FACE))
+                edit = gr.Button("Edit picture")
+                edited = gr.Image(label="Edited picture", type="filepath", interactive=False)
+                edit_summary = gr.Markdown()
             with gr.Accordion("Advanced settings", open=False):
-                widgets.update(setting_widgets(TASK, advanced=True))
+                advanced = [s.name for s in TASK.settings
+                            if s.advanced and s.name not in (*FACE, *HIDDEN)]
+                cut = advanced.index("memory") + 1
+                widgets.update(setting_widgets(TASK, advanced[:cut]))
+                memory = gr.Markdown()
+                widgets.update(setting_widgets(TASK, advanced[cut:]))
+                for name in HIDDEN:
+                    widgets[name] = setting_widget(TASK.id, TASK.settings[name], visible=False)
             run = gr.Button("Animate", variant="primary")
         with gr.Column(scale=1):
             video = gr.Video(label="Video (MP4)", autoplay=True, loop=True, interactive=False)
@@ -70,9 +151,22 @@ def build(registry: Registry) -> None:
                     inputs=[image, backend], label="Examples (public-domain and CC0 pictures)")
 
     # -- events ----------------------------------------------------------------------------------
-    names = list(widgets)
+    names = [n for n in widgets if n not in HIDDEN]
     update = backend_updates(TASK, registry, names)
     backend.change(update, backend, [widgets[n] for n in names], api_visibility="private")
+
+    def inputs_for(spec_id: str) -> tuple[dict, ...]:
+        spec = registry.get(spec_id) if spec_id in registry else registry.default(TASK.id)
+        group = TASK.group_of(spec)
+        faces = group in FACE_GROUPS
+        return (gr.update(visible=faces), gr.update(visible="last-frame" in spec.tags),
+                gr.update(visible=faces))
+
+    backend.change(inputs_for, backend, [driving, last, expression], api_visibility="private")
+    estimate_inputs = [backend, widgets["frames"], widgets["side"], image, widgets["memory"]]
+    for component in estimate_inputs:
+        component.change(lambda *v: memory_text(registry, *v), estimate_inputs, memory,
+                         api_visibility="private", queue=False)
     for name in ("frames", "fps"):
         widgets[name].change(duration_text, [widgets["frames"], widgets["fps"]], duration,
                              api_visibility="private", queue=False)
@@ -80,25 +174,57 @@ def build(registry: Registry) -> None:
                     api_name="portrait_random_seed", queue=False)
     rest = [n for n in TASK.settings.names if n not in ("frames", "fps")]
 
+    base = ["picture", "backend", "frames", "fps", "seed"]
+
     @gpu(duration=300)
     @user_errors
-    def do_animate(picture, spec_id, frames, fps, seed_value, *values,
-                   progress=gr.Progress()):  # noqa: B008 (Gradio's way of asking for progress)
-        settings = {"frames": frames, "fps": fps, **dict(zip(rest, values, strict=True))}
-        out = finish(run_job(registry, TASK, spec_id, {"image": picture}, settings,
+    def do_animate(*args):
+        *values, progress = args
+        picture, spec_id, frames, fps, seed_value = values[:len(base)]
+        given = values[len(base):len(base) + len(rest)]
+        driving_video, end_picture = values[len(base) + len(rest):]
+        settings = {"frames": frames, "fps": fps, **dict(zip(rest, given, strict=True))}
+        inputs = {"image": picture, "driving": driving_video, "last": end_picture}
+        out = finish(run_job(registry, TASK, spec_id, inputs, settings,
                              seed=int(seed_value or 0), progress=progress_callback(progress),
-                      fetch=fetch_first(registry, progress)))
+                             fetch=fetch_first(registry, progress)))
         width, height = out.size
         lines = [f"**{out.frames} frames**, {width}x{height}, {out.fps:g} fps "
                  f"({out.frames / out.fps:.2f} s). Run folder: `{out.run_dir.name}`."]
         lines += [f"- {note}" for note in out.notes]
         return str(out.video), str(out.gif), str(out.strip), "\n".join(lines), str(out.manifest)
 
+    api_signature(do_animate, [*base, *rest], ("driving", "last"))
     run.click(
         do_animate,
-        [image, backend, widgets["frames"], widgets["fps"], seed, *[widgets[n] for n in rest]],
+        [image, backend, widgets["frames"], widgets["fps"], seed, *[widgets[n] for n in rest],
+         driving, last],
         [video, gif, strip, summary, manifest],
         api_name=TASK.event_name,
+        concurrency_id=ACCELERATOR,
+        concurrency_limit=ACCELERATOR_CONCURRENCY,
+    )
+
+    @gpu(duration=120)
+    @user_errors
+    def do_edit(*args):
+        picture, spec_id, seed_value, *values, progress = args
+        settings = {**dict(zip(EDIT, values, strict=True)), "still": True}
+        out = finish_edit(run_job(registry, TASK, spec_id, {"image": picture}, settings,
+                                  seed=int(seed_value or 0),
+                                  progress=progress_callback(progress),
+                                  fetch=fetch_first(registry, progress)))
+        width, height = out.size
+        lines = [f"**Edited picture**, {width}x{height}. Run folder: `{out.run_dir.name}`."]
+        lines += [f"- {note}" for note in out.notes]
+        return str(out.image), "\n".join(lines)
+
+    api_signature(do_edit, ["picture", "backend", "seed", *EDIT])
+    edit.click(
+        do_edit,
+        [image, backend, seed, *[widgets[n] for n in EDIT]],
+        [edited, edit_summary],
+        api_name="portrait_edit",
         concurrency_id=ACCELERATOR,
         concurrency_limit=ACCELERATOR_CONCURRENCY,
     )

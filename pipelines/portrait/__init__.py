@@ -1,9 +1,12 @@
-"""Portrait animation: one still image in, a short video out.
+"""Portrait animation: one still image in, a short video (or an edited picture) out.
 
-Backends: ``classical`` (face-aware warps, no weights), Stable Video Diffusion (img2vid and
-img2vid-xt) and LTX-Video, a DiT image-to-video model. All take an :class:`AnimateRequest` and
-return an :class:`AnimateResult`. :data:`TASK` declares the task: its settings
-(:mod:`pipelines.portrait.settings`), ``prepare`` and ``job`` (:mod:`pipelines.portrait.job`).
+Backends: ``classical`` (face-aware warps and classical driving, no weights beyond the face
+landmark model), Stable Video Diffusion, the prompted DiT image-to-video models (LTX-Video, Wan,
+CogVideoX, HunyuanVideo) and LivePortrait (driving video, expression editing). Image-to-video
+runners take an :class:`AnimateRequest` and return an :class:`AnimateResult`; a driving video or
+a still edit is a :class:`pipelines.portrait.job.DriveRequest`. :data:`TASK` declares the task:
+its settings (:mod:`pipelines.portrait.settings`), inputs (the picture, an optional driving
+video and an optional end picture), ``prepare`` and ``job`` (:mod:`pipelines.portrait.job`).
 """
 
 from pipelines.portrait.request import (
@@ -21,7 +24,9 @@ TASK = Task(
     title="Portrait animation",
     specs="pipelines.portrait.specs",
     settings=SETTINGS,
-    inputs=(Input("image", "image", "Picture"),),
+    inputs=(Input("image", "image", "Picture"),
+            Input("driving", "video", "Driving video", optional=True),
+            Input("last", "image", "End picture", optional=True)),
     prepare="pipelines.portrait.job:prepare",
     job="pipelines.portrait.job:job",
     result="pipelines.portrait.request:AnimateResult",

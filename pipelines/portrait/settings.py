@@ -44,7 +44,8 @@ NEGATIVE = "worst quality, inconsistent motion, blurry, jittery, distorted"
 # (pipelines.portrait.expression) and LivePortrait's (its runner's Edits) take their limits from
 # EXPRESSION_LIMITS below, which is built from these Settings.
 _EXPRESSION = (
-    ("eyes", "Eyes open", "-1 closes the eyes, +1 opens them 60 percent wider.", -1.0, 1.0, 0.05, ""),
+    ("eyes", "Eyes open", "-1 closes the eyes, +1 opens them 60 percent wider.", -1.0, 1.0, 0.05,
+     ""),
     ("lips", "Lips open", "+1 opens the mouth wide, -1 closes an open mouth.", -1.0, 1.0, 0.05,
      ""),
     ("smile", "Smile", "+1 lifts and widens the mouth corners, -1 lowers them.", -1.0, 1.0, 0.05,
@@ -61,8 +62,8 @@ _EXPRESSION = (
     ("gaze_y", "Gaze up-down", "Moves the irises; more than 0 looks down.", -1.0, 1.0, 0.05, ""),
 )
 EXPRESSION_SETTINGS = tuple(
-    Setting(name, 0.0, label, f"{text} Expression edit (still or over a driven video).", low,
-            high, step, unit=unit, backends=FACE_BACKENDS)
+    Setting(name, 0.0, label, f"Expression: {text[0].lower()}{text[1:]}", low, high, step,
+            unit=unit, backends=FACE_BACKENDS)
     for name, label, text, low, high, step, unit in _EXPRESSION)
 # Slider limits of the editors (gaze is one (x, y) pair there, checked against -1..1).
 EXPRESSION_LIMITS: dict[str, tuple[float, float]] = {
