@@ -256,7 +256,7 @@ def _prepare_drive(rgb: np.ndarray, notes: list[str], inputs: Mapping[str, Any],
         raise InputError(f"{what} needs the Face-aware motion (classical) or the LivePortrait "
                          f"backend; {spec.label} animates from the picture alone. Pick one of "
                          "them, or remove the driving video.")
-    for key, what in (("last", "an end picture"), ("keyframes", "keyframes")):
+    for key, what in (("last", "end picture"), ("keyframes", "keyframes")):
         if _given(inputs.get(key)) and inputs.get(key) != ():
             raise InputError(f"A driven clip or an edit takes no {what}; remove it (it steers "
                              "the prompted video models).")
