@@ -141,8 +141,9 @@ def curate(inputs: Iterable[str | Path], out: str | Path, params: CurateParams |
         raise InputError(f"--out {out} is a file; give a folder (it is created if missing).")
     out.mkdir(parents=True, exist_ok=True)
     videos = gather_videos(inputs)
-    # On the pool and Ray, parallelism comes from workers, one video each, so each decoder gets
-    # one thread (FFmpeg would start one per core in every worker) and a worker is one core.
+    # On the pool and Ray, parallelism comes from workers, one video each, so each job runs on
+    # one thread (decoder included: FFmpeg would start one per core in every worker) and a
+    # worker is one core, as a Ray task's num_cpus=1 promises.
     # In-process, or for a single video, the decoder keeps its threads.
     side_by_side = engine != "inline" and len(videos) > 1
     jobs = [make_job(path, out, params, 1 if side_by_side else 0) for path in videos]

@@ -66,7 +66,9 @@ class KeyframeRequest:
     embed: Embed | None = None  # image encoder for clustering features (frames -> unit vectors)
     observe: Observe | None = None  # called with every frame's analysis and small RGB frame
     hold_budget: int = HOLD_BUDGET  # bytes of full-resolution frames kept for keyframes
-    decode_threads: int = 0  # 0: FFmpeg's choice; 1 for one video per worker side by side
+    # 0: decoder threads as FFmpeg likes and decoding on a background thread beside the
+    # analysis; 1: everything on the calling thread, one core (many videos side by side)
+    decode_threads: int = 0
 
 
 @dataclass(frozen=True)
@@ -335,7 +337,7 @@ class KeyframeRunner:
         observe = request.observe
         frames = pass_frames(request.video, request.analysis_side, index,
                              request.decode_threads)
-        for index_, rgb, full in prefetch(frames):
+        for index_, rgb, full in frames if request.decode_threads == 1 else prefetch(frames):
             analysis = FrameAnalysis(index_, rgb)
             new = detector.process_frame(analysis)
             usable = not analysis.is_plain(params.flat_std)
