@@ -214,10 +214,12 @@ def prepare(inputs: Mapping[str, Any], values: Mapping[str, Any], seed: int,
         notes += more
     keyframes = parse_keyframes(inputs.get("keyframes"))
     if group != "dit" and (last is not None or keyframes):
-        what = "An end picture" if last is not None else "Keyframes"
-        raise InputError(f"{what} steers the prompted video models only ({spec.label} takes "
-                         "none); pick Wan 2.1 FLF2V, Wan 2.2 A14B or LTX-Video 0.9.7, or remove "
-                         "it.")
+        if last is not None:
+            raise InputError(f"An end picture steers the prompted video models only "
+                             f"({spec.label} takes none); pick Wan 2.1 FLF2V, Wan 2.2 A14B or "
+                             "LTX-Video 0.9.7, or remove it.")
+        raise InputError(f"Keyframes steer the prompted video models only ({spec.label} takes "
+                         "none); pick LTX-Video 0.9.7, or remove them.")
     cache = values["cache"]
     if group == "dit" and cache != "none" and cache not in CACHES.get(spec.id, ()):
         takes = ", ".join(CACHES.get(spec.id, ())) or "none"
