@@ -29,6 +29,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pipelines import device as dev
 from pipelines.errors import InputError, StudioError, UnknownPipeline, WeightsUnavailable
+from pipelines.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ GIB = 1024**3
 class Runner(Protocol):
     """What a builder returns: a callable job plus the torch modules it holds."""
 
-    def __call__(self, request: Any, progress: Callable[[float, str], None] | None = None) -> Any:
+    def __call__(self, request: Any, progress: Progress | None = None) -> Any:
         ...
 
     def modules(self) -> dict[str, Any]:

@@ -29,24 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.errors import InputError
+from pipelines.progress import Progress, no_progress, scaled
 from pipelines.registry import PipelineSpec, Registry, describe
 
-Progress = Callable[[float, str], None]  # progress(fraction in [0, 1], what is happening)
-
-
-def no_progress(fraction: float, desc: str = "") -> None:
-    """A :data:`Progress` that reports nowhere."""
-
-
-def scaled(progress: Progress | None, start: float, span: float) -> Progress:
-    """``progress`` for a part of the work that covers ``[start, start + span]`` of the whole."""
-    report = progress or no_progress
-
-    def inner(fraction: float, desc: str = "") -> None:
-        report(start + span * max(0.0, min(1.0, float(fraction))), desc)
-
-    return inner
-
+__all__ = ["Input", "JobContext", "JobOutput", "Progress", "Schema", "Setting", "Task",
+           "load_object", "no_progress", "run_job", "scaled"]
 
 def load_object(path: str) -> Any:
     """``"package.module:name"`` -> the object (imported on first use, so declaring is light)."""

@@ -16,6 +16,7 @@ from typing import Any
 import gradio as gr
 
 from pipelines.errors import StudioError
+from pipelines.progress import Progress
 from pipelines.registry import Registry
 from pipelines.task import Setting, Task
 
@@ -92,7 +93,7 @@ def image_upload(**kwargs: Any) -> gr.Image:
     return image
 
 
-def progress_callback(progress: gr.Progress | None) -> Callable[[float, str], None]:
+def progress_callback(progress: gr.Progress | None) -> Progress:
     """Adapt ``gr.Progress`` to the runners' ``progress(fraction, description)`` callback."""
 
     def report(fraction: float, desc: str = "") -> None:

@@ -6,11 +6,12 @@ long list of frames never becomes one giant tensor.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from pipelines.progress import Progress
 from pipelines.registry import LoadContext
 
 
@@ -45,7 +46,7 @@ class ClipEmbedder:
         return int(self.model.config.projection_dim)
 
     def __call__(
-        self, request: EmbedRequest, progress: Callable[[float, str], None] | None = None
+        self, request: EmbedRequest, progress: Progress | None = None
     ) -> EmbedResult:
         import torch
 

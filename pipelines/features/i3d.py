@@ -21,7 +21,7 @@ import dataclasses
 import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pipelines.errors import InputError, StudioError
+from pipelines.progress import Progress
 from pipelines.registry import LoadContext
 
 if TYPE_CHECKING:
@@ -254,7 +255,7 @@ class I3DFeatures:
         return shape
 
     def __call__(self, request: VideoFeatureRequest,
-                 progress: Callable[[float, str], None] | None = None) -> VideoFeatureResult:
+                 progress: Progress | None = None) -> VideoFeatureResult:
         import torch
 
         self._check(request)

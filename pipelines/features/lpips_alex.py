@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from pipelines.errors import InputError, StudioError
+from pipelines.progress import Progress
 from pipelines.registry import LoadContext
 
 FEATURES = "features."  # prefix of the AlexNet convolution weights in a torchvision state dict
@@ -53,7 +54,7 @@ class LpipsAlex:
             raise InputError(f"LPIPS cannot compare these images: {err}.") from err
 
     def __call__(self, request: LpipsRequest,
-                 progress: Callable[[float, str], None] | None = None) -> LpipsResult:
+                 progress: Progress | None = None) -> LpipsResult:
         start = time.perf_counter()
         distances = []
         for done, (a, b) in enumerate(request.pairs, 1):

@@ -28,12 +28,12 @@ from pipelines.interpolate.types import (
     InterpolateRequest,
     InterpolateResult,
     PairInterpolator,
-    Progress,
 )
 from pipelines.keyframes.analysis import FrameAnalysis
 from pipelines.keyframes.detectors import make_detector
 from pipelines.keyframes.settings import DetectorParams
 from pipelines.media import get_limits, iter_frames, probe_video, resize_max_side
+from pipelines.progress import Progress
 
 DETECTOR_SIDE = 256
 CUT_PARAMS = DetectorParams(fade_frames=8)  # fades are reported a few frames after they end

@@ -28,7 +28,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from pipelines.interpolate.types import InterpolateRequest, InterpolateResult, Progress
+from pipelines.interpolate.types import InterpolateRequest, InterpolateResult
+from pipelines.progress import Progress
 
 FLOW_SIDE = 320  # longer side of the frames flow is computed on (320 measured best of 320-480)
 FIXED_POINT_STEPS = 3

@@ -35,7 +35,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from pipelines.errors import StudioError
-from pipelines.interpolate.types import InterpolateRequest, InterpolateResult, Progress
+from pipelines.interpolate.types import InterpolateRequest, InterpolateResult
+from pipelines.progress import Progress
 
 log = logging.getLogger(__name__)
 

@@ -8,14 +8,13 @@ pair needs, where scene cuts are and which duplicate frames to drop.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-Progress = Callable[[float, str], None]
 FACTORS: tuple[int, ...] = (2, 3, 4, 8)
 
 

@@ -9,7 +9,7 @@ rendered when read, so a clip costs two full-size maps of memory however long it
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import overload
 
 import cv2
@@ -21,9 +21,8 @@ from pipelines.landmarks import source_note
 from pipelines.portrait.fields import Fields, build_fields, stretch_map
 from pipelines.portrait.motion import Choreography, FrameMotion, scaled
 from pipelines.portrait.request import AnimateRequest, AnimateResult, check_request
+from pipelines.progress import Progress
 from pipelines.registry import LoadContext
-
-Progress = Callable[[float, str], None]
 
 
 def working_image(image: np.ndarray, max_side: int) -> tuple[np.ndarray, list[str]]:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ try:  # BLAS threads fight over two busy cores: the small solves run ~50x faster
 except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn/scikit-image
     _THREADS = None
 from pipelines.portrait import expression as ex
+from pipelines.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -493,7 +494,7 @@ def drive(source_rgb: np.ndarray, driving_frames: Iterable[np.ndarray], *,
           landmarker: lmk.Landmarker | None, relative: bool = True,
           face_index: int | None = None, expression: ex.Expression | None = None,
           fps: float = 25.0, total: int | None = None,
-          progress: Callable[[float, str], None] | None = None) -> DriveRun:
+          progress: Progress | None = None) -> DriveRun:
     """Animate ``source_rgb``'s face with the motion of the face in ``driving_frames``.
 
     Returns a :class:`DriveRun`: iterate it for one output frame (the source's size, RGB uint8)
@@ -518,7 +519,7 @@ def drive(source_rgb: np.ndarray, driving_frames: Iterable[np.ndarray], *,
 
 def _run(source: SourceFace, motion: Motion, tracker: lmk.FaceTracker,
          driving_frames: Iterable[np.ndarray], stats: DriveStats, total: int | None,
-         progress: Callable[[float, str], None] | None) -> Iterator[np.ndarray]:
+         progress: Progress | None) -> Iterator[np.ndarray]:
     start = time.perf_counter()
     pending = 0  # frames before the driver's first face: they show the source as it is
     last: np.ndarray | None = None
@@ -590,7 +591,7 @@ def drive_file(source_rgb: np.ndarray, driving_path: Path | str, out_path: Path 
                landmarker: lmk.Landmarker | None, relative: bool = True,
                face_index: int | None = None, expression: ex.Expression | None = None,
                max_side: int | None = None,
-               progress: Callable[[float, str], None] | None = None) -> DriveResult:
+               progress: Progress | None = None) -> DriveResult:
     """Drive ``source_rgb`` with a video file and write an MP4 with the driver's frame rate,
     frame count and audio (when it has any). ``max_side`` downsizes driving frames for speed
     (landmarks need no more than ~640 pixels)."""

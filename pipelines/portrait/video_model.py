@@ -24,9 +24,8 @@ from pipelines.portrait.geometry import FitPlan, plan_fit, restore, to_model
 from pipelines.portrait.lora import LoraSet
 from pipelines.portrait.request import AnimateRequest, AnimateResult, check_request
 from pipelines.portrait.step_cache import reset_cache_state, set_cache
+from pipelines.progress import Progress
 from pipelines.registry import LoadContext
-
-Progress = Callable[[float, str], None]
 
 # Python packages a checkpoint's loading can need beyond the requirements every backend shares,
 # with the words a library's error uses for each (module name -> pip name, words).

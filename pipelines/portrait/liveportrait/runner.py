@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,9 +41,8 @@ from pipelines.portrait.liveportrait.crop import (
 )
 from pipelines.portrait.liveportrait.networks import NETWORK_FILES, build_networks
 from pipelines.portrait.settings import EXPRESSION_LIMITS
+from pipelines.progress import Progress
 from pipelines.registry import LoadContext
-
-Progress = Callable[[float, str], None] | None
 
 # Openness ratios of a neutral face (eye height / eye width per eye, mouth opening / mouth width)
 # assumed when the caller gives none; the retargeting MLPs take the source's ratios as input.
@@ -318,7 +317,7 @@ class LivePortraitRunner:
         expression=None,
         source_ratios: tuple[float, float, float] | None = None,
         landmarks=None,
-        progress: Progress = None,
+        progress: Progress | None = None,
     ) -> Iterator[np.ndarray]:
         """Frames of the source picture following ``driving_frames``, at the source's size.
 
