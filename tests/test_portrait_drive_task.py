@@ -251,10 +251,11 @@ def test_the_app_serves_portrait_edit(registry, source, tmp_path):
         endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
         assert "/portrait_edit" in endpoints and "/portrait" in endpoints
         names = [p["parameter_name"] for p in endpoints["/portrait"]["parameters"]]
-        assert names[-2:] != names[:2] and len(names) == 5 + len(TASK.settings) - 2 + 2
-        image, summary = client.predict(handle_file(str(source)), "portrait.classical", 0,
-                                        0, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
-                                        api_name="/portrait_edit")
+        assert len(names) == 5 + len(TASK.settings) - 2 + 2
+        assert names[:5] == ["picture", "backend", "frames", "fps", "seed"]
+        assert names[-2:] == ["driving", "last"]
+        image, summary = client.predict(handle_file(str(source)), "portrait.classical",
+                                        smile=0.5, api_name="/portrait_edit")
         edited = media.load_image(image).rgb
         assert edited.shape == media.load_image(source).rgb.shape
         assert "Edited picture" in summary
