@@ -15,8 +15,8 @@ import torch
 
 from metrics import fvd as fvd_metrics
 from metrics.image import lpips
-from pipelines.features.i3d import I3DConfig, I3DFeatures, VideoFeatureRequest, build_network
-from pipelines.features.lpips_alex import build_lpips
+from pipelines.networks.i3d import I3DConfig, I3DFeatures, VideoFeatureRequest, build_network
+from pipelines.networks.lpips_alex import build_lpips
 
 
 def best(work: Callable[[], object], repeat: int = 3) -> float:

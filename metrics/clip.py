@@ -1,7 +1,7 @@
 """CLIP-based video metrics: frame-to-frame consistency and text-image score.
 
 Pure functions on embeddings (numpy arrays); the embeddings themselves come from the
-``metrics.clip-vit-b32`` spec (``pipelines/features/clip.py``). Rows are normalised here again,
+``metrics.clip-vit-b32`` spec (``pipelines/networks/clip.py``). Rows are normalised here again,
 so unnormalised features give the same numbers.
 
 - :func:`frame_consistency`: cosine similarity of each frame's image embedding with the next one

@@ -1,7 +1,7 @@
 """Fréchet Video Distance: Gaussian statistics of video features and their Fréchet distance.
 
 Pure numpy (no torch, no registry). The features come from the ``metrics.i3d`` spec
-(``pipelines/features/i3d.py``), fed with clips made by :func:`clip_for_i3d`.
+(``pipelines/networks/i3d.py``), fed with clips made by :func:`clip_for_i3d`.
 
 FVD (Unterthiner et al., 2018) fits a Gaussian to the I3D features of each set of videos and
 reports the Fréchet (2-Wasserstein) distance between the two Gaussians::

@@ -18,7 +18,7 @@ from pipelines.task import Task
 TASKS: tuple[Task, ...] = (PORTRAIT, TALKING_HEAD, STYLE, SUPER_RES, INTERPOLATE, KEYFRAMES)
 
 # Specs that tasks use but that are no task of their own (metric networks, face landmarks).
-SHARED_SPECS: tuple[str, ...] = ("pipelines.features.specs",)
+SHARED_SPECS: tuple[str, ...] = ("pipelines.networks.specs",)
 
 
 def task_by_id(task_id: str, tasks: tuple[Task, ...] = TASKS) -> Task:

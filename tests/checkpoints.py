@@ -55,7 +55,7 @@ def tiny_i3d_checkpoint(folder: Path,
     Batch-norm statistics are randomised so the features depend on them. Returns the network."""
     import torch
 
-    from pipelines.features.i3d import CONFIG_FILE, I3DConfig, build_network
+    from pipelines.networks.i3d import CONFIG_FILE, I3DConfig, build_network
 
     torch.manual_seed(0)
     config = I3DConfig(num_classes=10).scaled(TINY_I3D_DIVISOR)

@@ -258,7 +258,7 @@ def test_metric_specs_name_real_files_and_import_nothing_heavy():
 def test_full_i3d_has_the_published_layout():
     import torch
 
-    from pipelines.features.i3d import I3DConfig, build_network, load_state
+    from pipelines.networks.i3d import I3DConfig, build_network, load_state
 
     network = build_network(I3DConfig())
     shapes = {k: tuple(v.shape) for k, v in network.state_dict().items()}
@@ -279,7 +279,7 @@ def test_full_i3d_has_the_published_layout():
 def test_i3d_features_through_the_registry(registry, tiny_folders):
     import torch
 
-    from pipelines.features.i3d import VideoFeatureRequest
+    from pipelines.networks.i3d import VideoFeatureRequest
 
     reference = tiny_folders["i3d"][1]
     videos = [RNG.integers(0, 256, (20, 72, 96, 3), dtype=np.uint8) for _ in range(3)]
@@ -307,7 +307,7 @@ def test_i3d_features_through_the_registry(registry, tiny_folders):
 def test_lpips_through_the_registry(registry, tiny_folders):
     import torch
 
-    from pipelines.features.lpips_alex import LpipsRequest
+    from pipelines.networks.lpips_alex import LpipsRequest
 
     runner = registry.load("metrics.lpips-alex")
     saved = tiny_folders["lpips"][1]
@@ -325,7 +325,7 @@ def test_lpips_through_the_registry(registry, tiny_folders):
 
 
 def test_clip_metrics_through_the_registry(registry):
-    from pipelines.features.clip import EmbedRequest
+    from pipelines.networks.clip import EmbedRequest
 
     frame = RNG.integers(0, 256, (40, 40, 3), dtype=np.uint8)
     frames = [frame, frame, RNG.integers(0, 256, (40, 40, 3), dtype=np.uint8)]

@@ -116,7 +116,7 @@ def test_clip_spec_loads_the_published_file_layout(tiny_clip):
     assert spec.files == ("*.json", "merges.txt", "pytorch_model.bin")  # the real patterns
     rng = np.random.default_rng(0)
     frames = [rng.integers(0, 256, (40, 50, 3), dtype=np.uint8) for _ in range(5)]
-    from pipelines.features.clip import EmbedRequest
+    from pipelines.networks.clip import EmbedRequest
 
     runner = registry.load(spec.id)
     result = runner(EmbedRequest(images=frames, texts=["a cab", "bad"], batch_size=2))

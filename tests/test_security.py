@@ -186,7 +186,7 @@ def test_outputs_are_served_and_nothing_outside_them(server):
 BIN_ONLY = {
     ("pipelines/super_res/models.py", "Swin2SRForImageSuperResolution"):
         "caidas/swin2SR-realworld-sr-x4-64-bsrgan-psnr ships pytorch_model.bin only",
-    ("pipelines/features/clip.py", "CLIPModel"):
+    ("pipelines/networks/clip.py", "CLIPModel"):
         "the spec fetches openai/clip-vit-base-patch32's pytorch_model.bin",
 }  # fmt: skip
 # Classes whose from_pretrained reads JSON and text (configs, tokenizers, processors), no weights.

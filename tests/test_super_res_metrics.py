@@ -48,7 +48,7 @@ def test_shapes_must_match():
 @pytest.fixture(scope="module")
 def lpips_net(tmp_path_factory):
     """An LPIPS network on a tiny checkpoint's AlexNet backbone (random weights)."""
-    from pipelines.features.lpips_alex import backbone_state, build_lpips
+    from pipelines.networks.lpips_alex import backbone_state, build_lpips
 
     folder = tmp_path_factory.mktemp("lpips")
     tiny_lpips_checkpoint(folder)

@@ -142,7 +142,7 @@ def image_embeddings(frames: list[np.ndarray], nets: Networks) -> tuple[np.ndarr
     runner = nets.get(CLIP)
     if runner is None:
         return None, nets.reason(CLIP)
-    from pipelines.features.clip import EmbedRequest
+    from pipelines.networks.clip import EmbedRequest
 
     return runner(EmbedRequest(images=frames)).image_embeds, ""
 
@@ -223,7 +223,7 @@ def fvd_features(clips: list[np.ndarray], nets: Networks) -> tuple[np.ndarray | 
     runner = nets.get(I3D)
     if runner is None:
         return None, nets.reason(I3D)
-    from pipelines.features.i3d import VideoFeatureRequest
+    from pipelines.networks.i3d import VideoFeatureRequest
 
     prepared = [fvd_metrics.clip_for_i3d(clip) for clip in clips]
     # The 400 Kinetics logits, as VideoGPT's reference FVD compares them (docs/metrics.md).

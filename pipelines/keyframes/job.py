@@ -122,7 +122,7 @@ def _task() -> Any:
 
 
 def _embedder(encoder: Any) -> Callable[[list], Any]:
-    from pipelines.features.clip import EmbedRequest
+    from pipelines.networks.clip import EmbedRequest
 
     def embed(frames: list) -> Any:
         return encoder(EmbedRequest(images=frames)).image_embeds

@@ -15,7 +15,7 @@ SPECS = (
         task="metrics",
         label="CLIP ViT-B/32 embeddings",
         kind="transformers",
-        builder="pipelines.features.clip:build",
+        builder="pipelines.networks.clip:build",
         repo_id="openai/clip-vit-base-patch32",
         revision="d15b5f29721ca72dac15f8526b284be910de18be",
         # transformers reads this .bin with torch.load(weights_only=True), which refuses anything
@@ -33,7 +33,7 @@ SPECS = (
         task="metrics",
         label="I3D Kinetics-400 video features (FVD)",
         kind="torch",
-        builder="pipelines.features.i3d:build",
+        builder="pipelines.networks.i3d:build",
         # VideoGPT's i3d_pretrained_400.pt (DeepMind's Kinetics-400 RGB I3D converted to the
         # PyTorch port's layout), as the Open-Sora-Plan Space vendors it beside VideoGPT's FVD
         # code, at a pinned commit; a plain state dict read with torch.load(weights_only=True)
@@ -56,7 +56,7 @@ SPECS = (
         task="metrics",
         label="LPIPS v0.1 (AlexNet)",
         kind="torch",
-        builder="pipelines.features.lpips_alex:build",
+        builder="pipelines.networks.lpips_alex:build",
         # torchvision's ImageNet AlexNet (IMAGENET1K_V1, 244 MB) from download.pytorch.org, the
         # file torchvision itself downloads; its name carries the first digits of its sha256.
         # Only its convolution weights (features.*) are read; LPIPS' linear layers ship inside
