@@ -254,10 +254,11 @@ def _prepare_drive(rgb: np.ndarray, notes: list[str], inputs: Mapping[str, Any],
     still = bool(values["still"])
     driving = inputs.get("driving")
     if group not in ("classical", "driven"):
-        what = "Editing a picture" if still else "A driving video"
+        what, tail = ("Editing a picture", "") if still else ("A driving video",
+                                                              ", or remove the driving video")
         raise InputError(f"{what} needs the Face-aware motion (classical) or the LivePortrait "
                          f"backend; {spec.label} animates from the picture alone. Pick one of "
-                         "them, or remove the driving video.")
+                         f"them{tail}.")
     for key, what in (("last", "end picture"), ("keyframes", "keyframes")):
         if _given(inputs.get(key)) and inputs.get(key) != ():
             raise InputError(f"A driven clip or an edit takes no {what}; remove it (it steers "
