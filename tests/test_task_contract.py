@@ -231,11 +231,11 @@ def test_metrics_table_marks_the_best_value_per_input():
         def value(self, key):
             return self._v.get(key)
 
-    class Result:
-        metric_columns = ["psnr"]
-        rows = [Row("a", 2.0, 30.0), Row("a", 1.0, 29.0), Row("b", 3.0, 25.0), Row("b", 4.0, 26.0)]
+    from types import SimpleNamespace
 
-    assert best_cells(Result()) == {(1, "seconds"), (0, "psnr"), (2, "seconds"), (3, "psnr")}
+    result = SimpleNamespace(metric_columns=["psnr"], rows=[
+        Row("a", 2.0, 30.0), Row("a", 1.0, 29.0), Row("b", 3.0, 25.0), Row("b", 4.0, 26.0)])
+    assert best_cells(result) == {(1, "seconds"), (0, "psnr"), (2, "seconds"), (3, "psnr")}
 
 
 @pytest.fixture(scope="module")
