@@ -106,6 +106,9 @@ def test_end_picture_through_the_cli_and_where_it_is_refused(registry, picture, 
                     registry=registry)
     err = capsys.readouterr().err
     assert code == 2 and "An end picture steers the prompted video models only" in err
+    code = cli.main(["animate", str(picture), "--keyframe", f"{picture}@2", "--keyframe",
+                     f"{picture}@4:0.5", "-o", str(out)], registry=registry)
+    assert code == 2 and "Keyframes steer the prompted video models" in capsys.readouterr().err
     small = tmp_path / "small.png"
     media.save_image(small, media.load_image(picture).rgb[:64, :96])
     code = cli.main(["animate", str(picture), "--backend", FLF, "--device", "cpu", *TINY,
