@@ -59,6 +59,16 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v"})
 AUDIO_SUFFIXES = frozenset({".wav", ".mp3", ".m4a", ".ogg", ".flac", ".aac"})
 
+
+def media_kind(path: str | os.PathLike[str]) -> str | None:
+    """"image", "video" or "audio" from a file name's ending (None for anything else)."""
+    suffix = Path(path).suffix.lower()
+    for kind, suffixes in (("image", IMAGE_SUFFIXES), ("video", VIDEO_SUFFIXES),
+                           ("audio", AUDIO_SUFFIXES)):
+        if suffix in suffixes:
+            return kind
+    return None
+
 _BACKENDS = ("auto", "decord", "pyav")
 # Sample rates the AAC encoder accepts; other rates are resampled to 48 kHz.
 _AAC_RATES = frozenset({96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000,

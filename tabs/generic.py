@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from pipelines.media import media_kind
 from pipelines.registry import Registry
 from pipelines.task import Input, Task, run_job
 from tabs.common import (
@@ -54,6 +55,8 @@ def build(registry: Registry, task: Task) -> None:
                 widgets.update(setting_widgets(task, advanced=True))
             run = gr.Button("Run", variant="primary")
         with gr.Column(scale=1):
+            video = gr.Video(label="Video", interactive=False)
+            image = gr.Image(label="Image", type="filepath", interactive=False)
             files = gr.File(label="Outputs", file_count="multiple", interactive=False)
             summary = gr.Markdown()
             manifest = gr.File(label="Run manifest", interactive=False)
@@ -77,8 +80,11 @@ def build(registry: Registry, task: Task) -> None:
                       fetch=fetch_first(registry, progress))
         lines = [f"**{out.summary or 'Done.'}** Run folder: `{out.run_dir.name}`."]
         lines += [f"- {note}" for note in out.notes]
-        return [str(p) for p in out.outputs.values()], "\n".join(lines), str(out.manifest)
+        paths = [str(p) for p in out.outputs.values()]
+        first_video = next((p for p in paths if media_kind(p) == "video"), None)
+        first_image = next((p for p in paths if media_kind(p) == "image"), None)
+        return first_video, first_image, paths, "\n".join(lines), str(out.manifest)
 
     run.click(do_run, [*inputs, backend, seed, *[widgets[n] for n in order]],
-              [files, summary, manifest], api_name=task.event_name,
+              [video, image, files, summary, manifest], api_name=task.event_name,
               concurrency_id=ACCELERATOR, concurrency_limit=ACCELERATOR_CONCURRENCY)

@@ -49,6 +49,7 @@ TASKS = (
     Task("Talking heads", "Make it talk", 0, "video[src]", r"\d+ frames at 25 fps"),
     Task("Style transfer", "Stylise image", 0, "img[src]", r"\d+x\d+ image in"),
     Task("Super-resolution", "Upscale image", 0, "img[src]", r"128x128 → 256x256"),
+    Task("Frame interpolation", "Run", 0, "video[src]", r"\d+ frames at [\d.]+ fps"),
     Task("Keyframe extraction", "Find shots and keyframes", 0, "img[src]", r"\d+ shots \(\d+ cuts"),
 )
 OTHER_TABS = ("Benchmark", "Models")

@@ -60,12 +60,13 @@ def test_api_interpolates_and_writes_a_manifest(clip_with_sound, tmp_path):
     from gradio_client import handle_file
 
     with served_studio(build_registry(), tmp_path) as client:
-        files, summary, manifest = client.predict(
+        video, _image, files, summary, manifest = client.predict(
             handle_file(str(clip_with_sound)), "interpolate.classical", 0, 2, 0.0,
             False, False, True, 0, api_name="/interpolate")
         record = json.loads(Path(manifest).read_text())
-        video = files[0]["value"] if isinstance(files[0], dict) else files[0]
-        assert probe_video(video).frame_count == record["output"]["frames"]
+        shown = video["video"] if isinstance(video, dict) else video
+        assert probe_video(shown).frame_count == record["output"]["frames"]
+        assert len(files) == 1
         assert record["task"] == "interpolate" and record["parameters"]["factor"] == 2
         assert record["output"]["frames"] in (47, 48) and "frames made" in summary
         assert record["outputs"]["video"] == "interpolated.mp4"

@@ -110,8 +110,9 @@ def test_a_new_task_is_served_by_the_app(tmp_path):
 
     registry = build_registry(WITH_TOY)
     with served_studio(registry, tmp_path, WITH_TOY) as client:
-        files, summary, manifest = client.predict(handle_file(str(PICTURE)), "toy.classical", 0,
-                                                  0.5, api_name="/toy")
+        video, image, files, summary, manifest = client.predict(
+            handle_file(str(PICTURE)), "toy.classical", 0, 0.5, api_name="/toy")
+        assert video is None and Path(image).suffix == ".png"
         result = load_image(files[0]["value"] if isinstance(files[0], dict) else files[0]).rgb
         expected = ToyRunner()(ToyRequest(load_image(PICTURE).rgb, 0.5)).frames[0]
         assert np.array_equal(result, expected)

@@ -33,7 +33,7 @@ from pipelines.bench.quality import (
 )
 from pipelines.bench.results import BenchInput
 from pipelines.errors import InputError
-from pipelines.media import AUDIO_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from pipelines.media import media_kind
 from pipelines.registry import PipelineSpec, Registry
 from pipelines.task import Task, load_object
 
@@ -52,13 +52,7 @@ def _typed(setting: Any, text: str) -> Any:
     return text
 
 
-def kind_of(path: Path) -> str | None:
-    suffix = path.suffix.lower()
-    for kind, suffixes in (("image", IMAGE_SUFFIXES), ("video", VIDEO_SUFFIXES),
-                           ("audio", AUDIO_SUFFIXES)):
-        if suffix in suffixes:
-            return kind
-    return None
+kind_of = media_kind  # the benchmark's name for it
 
 
 def unique_names(names: Sequence[str]) -> list[str]:
