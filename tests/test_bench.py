@@ -208,3 +208,17 @@ def test_pairs_across_a_cut_stay_out_of_the_means(registry):
     assert cut.metrics["warping_error"] < whole.metrics["warping_error"]
     assert _finite(cut.metrics["clip_consistency"]) and cut.clip.shape[0] == 8
     assert any("across scene cuts" in note for note in cut.notes)
+
+
+def test_portrait_benchmark_builds_requests_with_the_task_and_skips_driven_backends(tmp_path):
+    from pipelines.bench.harness import run_bench
+    from pipelines.catalog import build_registry as catalog
+
+    registry = catalog()
+    names = [value for _, value in adapter_for("portrait").choices(registry)]
+    assert "portrait.liveportrait" not in names  # it needs a driving video, not a picture
+    result = run_bench(registry, "portrait", ["portrait.classical:pan",
+                                              "portrait.classical:strength=0.5"],
+                       seed=1, root=tmp_path)
+    assert [r.status for r in result.rows] == ["ok"] * len(result.rows) and result.rows
+    assert {r.fps_unit for r in result.rows} == {"frames/s"}

@@ -376,32 +376,27 @@ class PortraitAdapter(Adapter):
         folder = ASSETS / "portrait"
         return [BenchInput(n, "image", folder / f"{n}.jpg") for n in ("astronaut", "coffee")]
 
-    def prepare(self, choice: Choice, item: BenchInput, seed: int, folder: Path) -> Prepared:
-        from pipelines.portrait.job import load_picture
-        from pipelines.portrait.request import (
-            AnimateRequest,
-            DitSettings,
-            MotionSettings,
-            SvdSettings,
-            check_request,
-        )
-        from pipelines.portrait.specs import DEFAULTS
+    def choices(self, registry: Registry) -> list[tuple[str, str]]:
+        """Backends that animate a picture (those that need a driving video are left out)."""
+        driven = {s.id for s in registry.by_task(self.task)
+                  if self.declared.group_of(s) == "driven"}
+        return [item for item in super().choices(registry) if item[1] not in driven]
 
-        rgb, _ = load_picture(item.source)
-        frames, fps = int(self.settings["frames"]), float(self.settings["fps"])
-        if choice.spec.kind != "classical":
-            defaults = DEFAULTS.get(choice.spec.id, {})
-            frames = min(int(defaults.get("frames", frames)),
-                         int(self.settings["model_frames_max"]))
-            fps = float(defaults.get("fps", fps))
-        side = int(self.settings["model_side"])
-        request = AnimateRequest(
-            rgb, frames, fps, seed,
-            MotionSettings(max_side=int(self.settings["max_side"]), **choice.overrides),
-            SvdSettings(side=side), DitSettings(side=side),
-        )
-        check_request(request)
-        return Prepared(request)
+    def prepare(self, choice: Choice, item: BenchInput, seed: int, folder: Path) -> Prepared:
+        """The task's own prepare, with the benchmark's small sizes (models: their default frame
+        count and rate, at most ``model_frames_max`` frames)."""
+        task, spec = self.declared, choice.spec
+        group = task.group_of(spec)
+        values: dict[str, Any] = {"max_side": self.settings["max_side"],
+                                  "side": self.settings["model_side"]}
+        if spec.kind == "classical":
+            values.update(frames=self.settings["frames"], fps=self.settings["fps"])
+        else:
+            frames = task.settings["frames"].default_for(spec.id, group)
+            values["frames"] = min(int(frames), int(self.settings["model_frames_max"]))
+        values.update(choice.overrides)
+        checked = task.settings.validate(values, spec.id, group)
+        return Prepared(task.prepare_fn()({"image": item.source}, checked, seed, spec))
 
     def call(self, runner: Any, request: Any) -> Any:
         result = runner(request)
