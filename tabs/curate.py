@@ -18,27 +18,16 @@ from typing import Any
 
 import gradio as gr
 
-from pipelines.curate.settings import CurateParams
+from pipelines.curate.settings import FILTER_NAMES, SETTINGS, CurateParams
 from pipelines.errors import InputError
 from pipelines.manifest import outputs_dir
 from pipelines.registry import Registry
-from tabs.common import progress_callback, user_errors
+from tabs.common import progress_callback, setting_widget, user_errors
 
 ROOT_VARIABLE = "STUDIO_CURATE_ROOT"
 VIEWS = ("all", "kept", "dropped", "duplicates", "errors")
 HEADERS = ["video", "shot", "start", "end", "seconds", "motion", "sharpness", "brightness",
            "duplicate of", "keep", "reason"]  # fmt: skip
-FILTERS = (  # (field, label, minimum, maximum, step)
-    ("min_duration", "Shortest shot (seconds)", 0.0, 30.0, 0.1),
-    ("min_brightness", "Darkest mean brightness", 0.0, 255.0, 1.0),
-    ("max_brightness", "Brightest mean brightness", 0.0, 255.0, 1.0),
-    ("min_sharpness", "Least sharpness (Laplacian variance)", 0.0, 2000.0, 5.0),
-    ("min_motion", "Least motion (% of width per frame, 0: off)", 0.0, 10.0, 0.05),
-    ("max_motion", "Most motion (% of width per frame, 0: off)", 0.0, 20.0, 0.1),
-    ("dedupe_bits", "Duplicate distance (bits of 64)", 0, 16, 1),
-)
-
-
 def allowed_folder(text: str) -> Path:
     """``text`` as a folder below ``STUDIO_CURATE_ROOT``, or an InputError saying why not."""
     root = os.environ.get(ROOT_VARIABLE, "").strip()
@@ -81,9 +70,10 @@ def run_curation(uploads: list[Any] | None, folder: str, *values: Any,
         inputs.append(allowed_folder(folder.strip()))
     if not inputs:
         raise InputError("Upload one or more videos, or name a server folder.")
-    names = [name for name, *_ in FILTERS] + ["clips", "shards"]
-    params = CurateParams(**dict(zip(names, values, strict=True)))
-    params = CurateParams(**{**params.as_dict(), "dedupe_bits": int(params.dedupe_bits)})
+    names = [*FILTER_NAMES, "clips", "shards"]
+    given = dict(zip(names, values, strict=True))
+    checked = SETTINGS.validate({n: given[n] for n in FILTER_NAMES})
+    params = CurateParams(**checked, clips=bool(given["clips"]), shards=bool(given["shards"]))
     out = outputs_dir() / "curate" / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     report = progress_callback(progress)
     engine = os.environ.get("STUDIO_ENGINE", "local")
@@ -98,7 +88,6 @@ def run_curation(uploads: list[Any] | None, folder: str, *values: Any,
 
 def build_curate(registry: Registry) -> None:
     """Lay out the Curate view in the current Blocks context and wire its events."""
-    defaults = CurateParams()
     gr.Markdown("### Curate many videos\nShots of every video with motion, sharpness, "
                 "brightness and duplicates marked; filter, then download the manifest.")
     with gr.Row():
@@ -107,8 +96,7 @@ def build_curate(registry: Registry) -> None:
                             info=f"A folder below {ROOT_VARIABLE} (read recursively)",
                             placeholder="e.g. footage/day1")  # fmt: skip
     with gr.Accordion("Filters", open=False):
-        widgets = [gr.Slider(low, high, value=getattr(defaults, name), step=step, label=label)
-                   for name, label, low, high, step in FILTERS]  # fmt: skip
+        widgets = [setting_widget("curate", SETTINGS[name]) for name in FILTER_NAMES]
         clips = gr.Checkbox(value=False, label="Write one MP4 per kept shot")
         shards = gr.Checkbox(value=False, label="Write WebDataset tar shards")
     run = gr.Button("Curate", variant="primary")

@@ -30,6 +30,7 @@ from tabs.common import (
     ui_text,
     user_errors,
 )
+from tabs.curate import build_curate
 from tabs.downloads import build_panel, fetch_first
 
 if TYPE_CHECKING:
@@ -117,6 +118,8 @@ def build(registry: Registry) -> None:
     gr.Examples(examples=[[str(EXAMPLES / "example.mp4")]], inputs=[video],
                 label="Example: seven shots with cuts, a fade through black, one through "
                       "white, and three flashes")  # fmt: skip
+    with gr.Accordion("Curate many videos (shots, filters, duplicates, manifest)", open=False):
+        build_curate(registry)
 
     names = list(KEYFRAMES.settings.names)
     backend.change(backend_updates(KEYFRAMES, registry, names), backend,
@@ -134,7 +137,7 @@ def build(registry: Registry) -> None:
             seed_setting.check(settings["seed"])
         job = finish(run_job(registry, KEYFRAMES, backend_id, {"video": path}, settings,
                              seed=seed, progress=progress_callback(progress),
-                      fetch=fetch_first(registry, progress)))
+                             fetch=fetch_first(registry, progress)))
         written = job.written
         downloads = [str(p) for p in (written.zip, written.shots_csv, written.shots_json,
                                       written.contact_sheet, written.plot) if p is not None]

@@ -146,7 +146,7 @@ def build(registry: Registry) -> None:
         inputs = {"face": video_path or portrait_path, "audio": audio_path, "text": typed}
         job = finish(run_job(registry, TASK, backend_id, inputs, chosen,
                              seed=int(seed_value or 0), progress=progress_callback(progress),
-                      fetch=fetch_first(registry, progress)))
+                             fetch=fetch_first(registry, progress)))
         outputs = [str(job.manifest)] + ([str(job.speech)] if job.speech else [])
         return str(job.video), summary(job, bool(video_path and portrait_path)), outputs
 

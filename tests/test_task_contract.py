@@ -299,3 +299,20 @@ def test_fetch_hook_runs_before_the_run_folder_opens(tmp_path):
     with pytest.raises(InputError):
         run_job(registry, TOY, None, {"image": ""}, root=tmp_path, fetch=fetch)
     assert len(seen) == 1  # a bad input is refused before anything is downloaded
+
+
+def test_curate_thresholds_are_declared_once(app_components):
+    """Curation is no task, but its thresholds follow the same rule: the Curate view's sliders,
+    the CLI flags and validation share one schema."""
+    from pipelines.curate.settings import FILTER_NAMES, SETTINGS, CurateParams
+
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices["curate"]
+    flags = {a.dest: a for a in sub._actions}
+    for setting in SETTINGS:
+        assert setting.name in flags and setting.cli_flag in flags[setting.name].option_strings
+        with pytest.raises(InputError, match=setting.name):
+            CurateParams(**{setting.name: setting.maximum + (setting.step or 1)}).validate()
+    for name in FILTER_NAMES:
+        widget = app_components[f"curate-{name}"]
+        assert (widget.minimum, widget.maximum) == (SETTINGS[name].minimum, SETTINGS[name].maximum)

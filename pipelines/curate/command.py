@@ -9,25 +9,10 @@ keyframes and a contact sheet per video under ``DIR/videos/``, and optionally cl
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 
-from pipelines.curate.settings import CurateParams
+from pipelines.curate.settings import SETTINGS, CurateParams
 from pipelines.registry import Registry
-
-_FILTERS = (
-    ("min_duration", "shots shorter than this many seconds are dropped as 'short'"),
-    ("min_brightness", "shots with mean luma (0-255) below this are 'dark'"),
-    ("max_brightness", "shots with mean luma above this are 'bright'"),
-    ("min_sharpness", "shots whose median Laplacian variance is below this are 'blurry'"),
-    ("min_motion", "shots with mean optical flow (%% of width per frame) below this are "
-                   "'static' (0: off)"),
-    ("max_motion", "shots with mean optical flow above this are 'shaky' (0: off)"),
-    ("dedupe_bits", "keyframe perceptual hashes this many bits apart or closer are duplicates"),
-    ("motion_pairs_per_second", "frame pairs per second whose optical flow is measured"),
-    ("analysis_side", "longer side of the analysis frames, pixels"),
-    ("shard_size", "samples per tar shard"),
-)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,13 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="Ray cluster address (default: RAY_ADDRESS, else a local Ray)")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help="parallel workers (default: every core)")
-    defaults = CurateParams()
-    filters = parser.add_argument_group("filters and analysis")
-    for name, help_text in _FILTERS:
-        value = getattr(defaults, name)
-        filters.add_argument("--" + name.replace("_", "-"), dest=name, type=type(value),
-                             default=value, metavar="N",
-                             help=f"{help_text} (default: {value})")  # fmt: skip
+    SETTINGS.add_arguments(parser.add_argument_group("filters and analysis"))
     outputs = parser.add_argument_group("optional outputs")
     outputs.add_argument("--clips", action="store_true", help="write one MP4 per kept shot")
     outputs.add_argument("--shards", action="store_true", help="write WebDataset tar shards")
@@ -65,8 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def handler(registry: Registry, args: argparse.Namespace) -> int:
     from pipelines.curate.run import MANIFEST, curate  # imported only when curating
 
-    names = {f.name for f in dataclasses.fields(CurateParams)}
-    params = CurateParams(**{k: v for k, v in vars(args).items() if k in names})
+    params = CurateParams(**SETTINGS.from_args(args), clips=args.clips, shards=args.shards,
+                          contact_sheets=args.contact_sheets)
     summary = curate(args.inputs, args.out, params, engine=args.engine, workers=args.workers,
                      address=args.address, show_bar=not args.quiet)  # fmt: skip
     print(summary.text())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from pipelines.errors import InputError
+from pipelines.task import Schema, Setting
 
 REASONS = ("error", "duplicate", "short", "dark", "bright", "blurry", "static", "shaky")
 
@@ -28,26 +29,52 @@ class CurateParams:
     contact_sheets: bool = True  # one contact sheet per video
 
     def validate(self) -> CurateParams:
-        checks = (
-            ("min_duration", 0.0 <= self.min_duration <= 3600.0, "between 0 and 3600 seconds"),
-            ("min_brightness", 0.0 <= self.min_brightness <= 255.0, "between 0 and 255"),
-            ("max_brightness", self.min_brightness <= self.max_brightness <= 255.0,
-             "between min_brightness and 255"),
-            ("min_sharpness", 0.0 <= self.min_sharpness <= 1e6, "between 0 and 1000000"),
-            ("min_motion", 0.0 <= self.min_motion <= 100.0, "between 0 and 100"),
-            ("max_motion", self.max_motion == 0.0 or self.min_motion <= self.max_motion <= 100.0,
-             "0 (off) or between min_motion and 100"),
-            ("dedupe_bits", 0 <= self.dedupe_bits <= 16, "between 0 (exact hash) and 16"),
-            ("motion_pairs_per_second", 0.1 <= self.motion_pairs_per_second <= 30.0,
-             "between 0.1 and 30"),
-            ("analysis_side", 64 <= self.analysis_side <= 1024, "between 64 and 1024 pixels"),
-            ("shard_size", 1 <= self.shard_size <= 1_000_000, "between 1 and 1000000"),
-        )  # fmt: skip
-        for name, ok, rule in checks:
-            if not ok:
-                raise InputError(f"The curation setting {name}={getattr(self, name)!r} is out of "
-                                 f"range; use a value {rule}.")  # fmt: skip
+        """Self, or InputError naming the first setting out of :data:`SETTINGS`' range."""
+        for setting in SETTINGS:
+            setting.check(getattr(self, setting.name))
+        if self.max_brightness < self.min_brightness:
+            raise InputError(f"The curation setting max_brightness={self.max_brightness!r} is "
+                             f"below min_brightness={self.min_brightness!r}; raise it.")
+        if self.max_motion and self.max_motion < self.min_motion:
+            raise InputError(f"The curation setting max_motion={self.max_motion!r} is below "
+                             f"min_motion={self.min_motion!r}; use 0 (off) or a larger value.")
         return self
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+_DEFAULTS = CurateParams()
+
+
+def _setting(name: str, label: str, help_text: str, low: float, high: float, step: float,
+             unit: str = "") -> Setting:
+    return Setting(name, getattr(_DEFAULTS, name), label, help_text, low, high, step, unit=unit)
+
+
+# Every threshold, declared once: the CLI flags, the Curate view's sliders and validation use it.
+SETTINGS = Schema("curate", (
+    _setting("min_duration", "Shortest shot (seconds)",
+             "Shots shorter than this are dropped as 'short'.", 0.0, 3600.0, 0.1, "s"),
+    _setting("min_brightness", "Darkest mean brightness",
+             "Shots with mean luma (0-255) below this are 'dark'.", 0.0, 255.0, 1.0),
+    _setting("max_brightness", "Brightest mean brightness",
+             "Shots with mean luma above this are 'bright'.", 0.0, 255.0, 1.0),
+    _setting("min_sharpness", "Least sharpness (Laplacian variance)",
+             "Shots whose median Laplacian variance is below this are 'blurry'.", 0.0, 1e6, 5.0),
+    _setting("min_motion", "Least motion (% of width per frame, 0: off)",
+             "Shots with mean optical flow below this are 'static'.", 0.0, 100.0, 0.05, "%"),
+    _setting("max_motion", "Most motion (% of width per frame, 0: off)",
+             "Shots with mean optical flow above this are 'shaky'.", 0.0, 100.0, 0.1, "%"),
+    _setting("dedupe_bits", "Duplicate distance (bits of 64)",
+             "Keyframe perceptual hashes this many bits apart or closer are duplicates.",
+             0, 16, 1),
+    _setting("motion_pairs_per_second", "Motion samples per second",
+             "Frame pairs per second whose optical flow is measured.", 0.1, 30.0, 0.1),
+    _setting("analysis_side", "Analysis size (pixels)",
+             "Longer side of the analysis frames.", 64, 1024, 32, "px"),
+    _setting("shard_size", "Samples per tar shard", "Samples per WebDataset tar shard.",
+             1, 1_000_000, 1),
+))
+FILTER_NAMES = ("min_duration", "min_brightness", "max_brightness", "min_sharpness",
+                "min_motion", "max_motion", "dedupe_bits")  # the Curate view's sliders
