@@ -25,7 +25,7 @@ from pipelines.tasks import TASKS
 
 # Modules whose register(subparsers) adds a command that is no single task's.
 COMMAND_MODULES: tuple[str, ...] = (
-    "pipelines.bench.command",
+    "pipelines.benchmark.command",
     "pipelines.curate.command",
 )
 

@@ -41,9 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from pipelines.bench.adapters import adapter_for  # noqa: E402
-from pipelines.bench.harness import measure_call, seed_everything  # noqa: E402
-from pipelines.bench.quality import Networks  # noqa: E402
+from pipelines.benchmark.adapters import adapter_for  # noqa: E402
+from pipelines.benchmark.harness import measure_call, seed_everything  # noqa: E402
+from pipelines.benchmark.quality import Networks  # noqa: E402
 from pipelines.catalog import build_registry  # noqa: E402
 from pipelines.super_res.base import resample  # noqa: E402
 

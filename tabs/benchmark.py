@@ -1,6 +1,6 @@
 """Benchmark tab: the same inputs through several backends, speed, memory and quality side by side.
 
-The tab maps widgets to :func:`pipelines.bench.harness.run_bench` and its result to a table,
+The tab maps widgets to :func:`pipelines.benchmark.harness.run_bench` and its result to a table,
 bar charts, per-frame line plots, a gallery and downloads; earlier runs are listed, reopened and
 compared. It imports no torch: backends load through the registry when a run starts.
 """
@@ -14,9 +14,9 @@ import gradio as gr
 import pandas as pd
 
 from metrics.table import best_index
-from pipelines.bench.adapters import adapter_for
-from pipelines.bench.harness import run_bench
-from pipelines.bench.results import BASE_COLUMNS, OK, BenchResult, compare, history, open_run
+from pipelines.benchmark.adapters import adapter_for
+from pipelines.benchmark.harness import run_bench
+from pipelines.benchmark.results import BASE_COLUMNS, OK, BenchResult, compare, history, open_run
 from pipelines.errors import InputError
 from pipelines.registry import Registry
 from pipelines.task import Task

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelines.bench.adapters import KeyframesAdapter
+from pipelines.benchmark.adapters import KeyframesAdapter
 from tests.keyframes_fixtures import EXAMPLE, short_timeline
 
 ROOT = Path(__file__).resolve().parent.parent

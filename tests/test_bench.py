@@ -8,9 +8,9 @@ import math
 
 import pytest
 
-from pipelines.bench.adapters import ADAPTERS, adapter_for
-from pipelines.bench.harness import measure_call, run_bench
-from pipelines.bench.results import (
+from pipelines.benchmark.adapters import ADAPTERS, adapter_for
+from pipelines.benchmark.harness import measure_call, run_bench
+from pipelines.benchmark.results import (
     BASE_COLUMNS,
     FAILED,
     OK,
@@ -195,7 +195,7 @@ def test_cli_writes_results_and_prints_the_table(registry, files, tmp_path, caps
 def test_pairs_across_a_cut_stay_out_of_the_means(registry):
     from contextlib import ExitStack
 
-    from pipelines.bench.quality import Networks, video_quality
+    from pipelines.benchmark.quality import Networks, video_quality
     from tests.style_fixtures import panning_frames
 
     frames = list(panning_frames(8, 64, 48, cut_at=4, noise=1.0))
@@ -211,7 +211,7 @@ def test_pairs_across_a_cut_stay_out_of_the_means(registry):
 
 
 def test_portrait_benchmark_builds_requests_with_the_task_and_skips_driven_backends(tmp_path):
-    from pipelines.bench.harness import run_bench
+    from pipelines.benchmark.harness import run_bench
     from pipelines.catalog import build_registry as catalog
 
     registry = catalog()

@@ -73,7 +73,7 @@ def test_api_interpolates_and_writes_a_manifest(clip_with_sound, tmp_path):
 
 
 def test_benchmark_compares_interpolation_backends(tmp_path):
-    from pipelines.bench.harness import run_bench
+    from pipelines.benchmark.harness import run_bench
 
     result = run_bench(build_registry(), "interpolate",
                        ["interpolate.classical", "interpolate.classical:factor=3",

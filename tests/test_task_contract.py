@@ -125,8 +125,8 @@ def test_a_new_task_is_served_by_the_app(tmp_path):
 
 
 def test_a_new_task_is_served_by_the_benchmark(tmp_path):
-    from pipelines.bench.adapters import adapter_for
-    from pipelines.bench.harness import run_bench
+    from pipelines.benchmark.adapters import adapter_for
+    from pipelines.benchmark.harness import run_bench
 
     registry = build_registry(WITH_TOY)
     result = run_bench(registry, TOY, ["toy.classical", "toy.classical:amount=0.25"],
@@ -216,7 +216,7 @@ def test_nothing_else_names_the_set_of_tasks():
 
 def test_metrics_table_marks_the_best_value_per_input():
     from metrics.table import METRICS, best_index
-    from pipelines.bench.results import BASE_COLUMNS
+    from pipelines.benchmark.results import BASE_COLUMNS
     from tabs.benchmark import best_cells
 
     assert best_index("psnr", [30.0, 32.5, None]) == 1

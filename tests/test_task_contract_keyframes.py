@@ -156,7 +156,7 @@ def test_missing_video_is_one_sentence(registry, tmp_path):
 
 
 def test_benchmark_variants_go_through_prepare(registry):
-    from pipelines.bench.adapters import adapter_for
+    from pipelines.benchmark.adapters import adapter_for
 
     adapter = adapter_for(TASK)
     item = adapter.examples()[0]

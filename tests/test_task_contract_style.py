@@ -192,7 +192,7 @@ def test_the_old_entry_point_and_the_cli_progress_bar(registry, inputs, tmp_path
 
 
 def test_benchmark_rows_are_prepared_by_the_task(registry, inputs, tmp_path):
-    from pipelines.bench.adapters import adapter_for
+    from pipelines.benchmark.adapters import adapter_for
 
     adapter = adapter_for(TASK.id)
     item = adapter.inputs_from([inputs["content"]])[0]

@@ -125,8 +125,8 @@ def test_missing_input_says_what_to_upload(registry, tmp_path):
 
 
 def test_benchmark_variant_settings_come_from_the_schema(registry):
-    from pipelines.bench.adapters import adapter_for
-    from pipelines.bench.results import BenchInput
+    from pipelines.benchmark.adapters import adapter_for
+    from pipelines.benchmark.results import BenchInput
 
     adapter = adapter_for(TASK)
     choice = adapter.resolve(registry, "classical:scale=4")

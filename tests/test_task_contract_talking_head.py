@@ -193,7 +193,7 @@ def test_cli_shows_a_progress_bar_on_stderr(registry, inputs, tmp_path, capsys):
 
 
 def test_benchmark_rows_are_prepared_by_the_task(registry, inputs, tmp_path):
-    from pipelines.bench.adapters import adapter_for
+    from pipelines.benchmark.adapters import adapter_for
 
     adapter = adapter_for(TASK.id)
     item = adapter.inputs_from([inputs["face"], inputs["audio"]])[0]

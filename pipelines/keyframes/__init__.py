@@ -23,7 +23,7 @@ TASK = Task(
     result="pipelines.keyframes.runner:KeyframeResult",
     tab="tabs.keyframes",
     command="pipelines.keyframes.command",
-    adapter="pipelines.bench.adapters:KeyframesAdapter",
+    adapter="pipelines.benchmark.adapters:KeyframesAdapter",
     examples=("keyframes/example.mp4",),
     cli_name="keyframes",
 )

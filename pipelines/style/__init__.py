@@ -22,7 +22,7 @@ TASK = Task(
     result="pipelines.style.types:StyleResult",
     tab="tabs.style",
     command="pipelines.style.command",
-    adapter="pipelines.bench.adapters:StyleAdapter",
+    adapter="pipelines.benchmark.adapters:StyleAdapter",
     examples=("style/content_cat.jpg", "style/pan_cut.mp4"),
     cli_name="style",
 )

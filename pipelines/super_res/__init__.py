@@ -23,7 +23,7 @@ TASK = Task(
     result="pipelines.super_res.base:UpscaleResult",
     tab="tabs.super_res",
     command="pipelines.super_res.command",
-    adapter="pipelines.bench.adapters:SuperResAdapter",
+    adapter="pipelines.benchmark.adapters:SuperResAdapter",
     examples=("super_res/astronaut_128.png", "super_res/coffee_160.jpg",
               "super_res/logo_rgba.png", "super_res/pan_160x120.mp4"),
     cli_name="upscale",

@@ -35,9 +35,9 @@ from metrics.timing import (
     reset_peak_rss,
     throughput,
 )
-from pipelines.bench.adapters import Adapter, Choice, Prepared, adapter_for
-from pipelines.bench.quality import Networks, Quality, fvd, missing_notes, safely, unavailable
-from pipelines.bench.results import (
+from pipelines.benchmark.adapters import Adapter, Choice, Prepared, adapter_for
+from pipelines.benchmark.quality import Networks, Quality, fvd, missing_notes, safely, unavailable
+from pipelines.benchmark.results import (
     FAILED,
     OK,
     RESULTS_CSV,

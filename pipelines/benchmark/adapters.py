@@ -1,6 +1,6 @@
 """What the benchmark knows about each task: inputs, examples, requests, metrics.
 
-An :class:`Adapter` turns one :class:`~pipelines.bench.results.BenchInput` (plus the seed and
+An :class:`Adapter` turns one :class:`~pipelines.benchmark.results.BenchInput` (plus the seed and
 the task's small fixed settings) into the request its backends take, calls a runner, reports how
 much work the call did (frames or megapixels), saves the output for the gallery and scores it.
 Backends are registry specs; a task whose only classical backend has settings worth comparing
@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from pipelines.bench.quality import (
+from pipelines.benchmark.quality import (
     VIDEO_METRICS,
     Networks,
     Quality,
@@ -31,7 +31,7 @@ from pipelines.bench.quality import (
     shrink,
     video_quality,
 )
-from pipelines.bench.results import BenchInput
+from pipelines.benchmark.results import BenchInput
 from pipelines.errors import InputError
 from pipelines.media import media_kind
 from pipelines.registry import PipelineSpec, Registry
@@ -480,7 +480,7 @@ class TalkingHeadAdapter(Adapter):
         def measure() -> Quality:
             quality = video_quality(_video_frames(output.video), nets, count=output.frames)
             if item.kind == "video":
-                from pipelines.bench.quality import Keeper
+                from pipelines.benchmark.quality import Keeper
 
                 keeper = Keeper(_video_frames(item.source, end=output.frames), output.frames)
                 for _ in keeper:

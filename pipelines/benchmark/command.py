@@ -12,9 +12,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from pipelines.bench.adapters import ADAPTERS, adapter_for
-from pipelines.bench.harness import run_bench
-from pipelines.bench.results import BenchResult, history
+from pipelines.benchmark.adapters import ADAPTERS, adapter_for
+from pipelines.benchmark.harness import run_bench
+from pipelines.benchmark.results import BenchResult, history
 from pipelines.errors import InputError
 from pipelines.registry import Registry
 
