@@ -45,7 +45,7 @@ from pipelines.benchmark.adapters import adapter_for  # noqa: E402
 from pipelines.benchmark.harness import measure_call, seed_everything  # noqa: E402
 from pipelines.benchmark.quality import Networks  # noqa: E402
 from pipelines.catalog import build_registry  # noqa: E402
-from pipelines.super_res.base import resample  # noqa: E402
+from pipelines.super_res.types import resample  # noqa: E402
 
 # (task, backend, example, upscale the example itself instead of its downscaled copy)
 CASES = (("super_res", "super_res.classical", "astronaut_256", False),

@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 
 from pipelines.catalog import build_registry  # noqa: E402
 from pipelines.portrait import memory as mem  # noqa: E402
-from pipelines.portrait.request import AnimateRequest, DitSettings  # noqa: E402
+from pipelines.portrait.types import AnimateRequest, DitSettings  # noqa: E402
 
 GIB = 1024**3
 

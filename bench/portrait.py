@@ -32,8 +32,8 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from pipelines.portrait.classical import ClassicalAnimator  # noqa: E402
-from pipelines.portrait.request import AnimateRequest, MotionSettings, SvdSettings  # noqa: E402
 from pipelines.portrait.svd import SVD_SCHEDULER_CONFIG  # noqa: E402
+from pipelines.portrait.types import AnimateRequest, MotionSettings, SvdSettings  # noqa: E402
 from pipelines.registry import Registry  # noqa: E402
 
 GIB = 1024**3

@@ -41,11 +41,11 @@ import torch  # noqa: E402
 from pipelines.media import write_video  # noqa: E402
 from pipelines.registry import Registry  # noqa: E402
 from pipelines.super_res import models  # noqa: E402
-from pipelines.super_res.base import UpscaleRequest  # noqa: E402
 from pipelines.super_res.classical import ClassicalUpscaler  # noqa: E402
 from pipelines.super_res.job import VideoJob, run_video  # noqa: E402
 from pipelines.super_res.specs import SPECS  # noqa: E402
 from pipelines.super_res.tiling import axis_tiles, tiles_per_frame  # noqa: E402
+from pipelines.super_res.types import UpscaleRequest  # noqa: E402
 
 # (tile, overlap, largest batch): tile and overlap in input pixels; batch 1 is the CPU default
 TILE_CONFIGS = ((136, 16, 1), (132, 8, 1), (128, 16, 1), (136, 16, 4))

@@ -16,8 +16,8 @@ from skimage import data
 from pipelines.catalog import build_registry
 from pipelines.errors import InputError, StudioError
 from pipelines.portrait import memory as mem
-from pipelines.portrait.request import AnimateRequest, DitSettings, Keyframe, LoraChoice
 from pipelines.portrait.specs import CACHES
+from pipelines.portrait.types import AnimateRequest, DitSettings, Keyframe, LoraChoice
 from tests import i2v_fixtures as fx
 
 BACKENDS = {

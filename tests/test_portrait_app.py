@@ -10,7 +10,7 @@ import pytest
 from pipelines.catalog import build_registry
 from pipelines.media import probe_video
 from pipelines.portrait.job import animate
-from pipelines.portrait.request import MotionSettings
+from pipelines.portrait.types import MotionSettings
 from tests.conftest import ROOT, served_studio
 
 ASTRONAUT = ROOT / "assets" / "portrait" / "astronaut.jpg"

@@ -13,7 +13,7 @@ from pipelines.errors import InputError
 from pipelines.faces import detect_faces
 from pipelines.portrait.classical import ClassicalAnimator
 from pipelines.portrait.job import load_picture
-from pipelines.portrait.request import CAMERA_PRESETS, AnimateRequest, MotionSettings
+from pipelines.portrait.types import CAMERA_PRESETS, AnimateRequest, MotionSettings
 from tests.portrait_fixtures import mean_flow
 
 

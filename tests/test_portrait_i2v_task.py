@@ -19,8 +19,9 @@ import cli
 from pipelines import media
 from pipelines.catalog import build_registry
 from pipelines.errors import InputError, StudioError
-from pipelines.portrait import TASK, request, settings
+from pipelines.portrait import TASK, settings
 from pipelines.portrait import memory as mem
+from pipelines.portrait import types as request
 from pipelines.portrait.job import parse_keyframes, parse_loras, prepare
 from pipelines.portrait.specs import CACHES, DEFAULTS
 from pipelines.task import run_job

@@ -15,10 +15,10 @@ from pipelines.catalog import build_registry
 from pipelines.errors import InputError, LimitExceeded, StudioError
 from pipelines.media import load_image, probe_video, read_audio, write_video
 from pipelines.registry import Registry
-from pipelines.super_res.base import UpscaleRequest
 from pipelines.super_res.job import ImageJob, VideoJob, run_image, run_video
 from pipelines.super_res.specs import SPECS
 from pipelines.super_res.tiling import TilePlan, axis_tiles, plan_tiles, ramp, upscale_tiled
+from pipelines.super_res.types import UpscaleRequest
 from tests.media_fixtures import moving_frames, sine, write_audio_file
 from tests.super_res_fixtures import (
     compact_state_dict,

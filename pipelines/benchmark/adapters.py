@@ -245,7 +245,7 @@ class SuperResAdapter(Adapter):
 
     def prepare(self, choice: Choice, item: BenchInput, seed: int, folder: Path) -> Prepared:
         from pipelines.media import load_image, probe_video, read_frames
-        from pipelines.super_res.base import MIN_SIDE, UpscaleRequest, check_request, resample
+        from pipelines.super_res.types import MIN_SIDE, UpscaleRequest, check_request, resample
 
         values = self.values(choice)
         scale, fps = float(values["scale"]), None

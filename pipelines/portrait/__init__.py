@@ -9,14 +9,14 @@ its settings (:mod:`pipelines.portrait.settings`), inputs (the picture, an optio
 video and an optional end picture), ``prepare`` and ``job`` (:mod:`pipelines.portrait.job`).
 """
 
-from pipelines.portrait.request import (
+from pipelines.portrait.settings import SETTINGS, group_of
+from pipelines.portrait.types import (
     AnimateRequest,
     AnimateResult,
     DitSettings,
     MotionSettings,
     SvdSettings,
 )
-from pipelines.portrait.settings import SETTINGS, group_of
 from pipelines.task import Input, Task
 
 TASK = Task(
@@ -29,7 +29,7 @@ TASK = Task(
             Input("last", "image", "End picture", optional=True)),
     prepare="pipelines.portrait.job:prepare",
     job="pipelines.portrait.job:job",
-    result="pipelines.portrait.request:AnimateResult",
+    result="pipelines.portrait.types:AnimateResult",
     tab="tabs.portrait",
     command="pipelines.portrait.command",
     adapter="pipelines.benchmark.adapters:PortraitAdapter",

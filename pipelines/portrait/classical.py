@@ -20,7 +20,7 @@ from pipelines.faces import Face, find_faces
 from pipelines.landmarks import source_note
 from pipelines.portrait.fields import Fields, build_fields, stretch_map
 from pipelines.portrait.motion import Choreography, FrameMotion, scaled
-from pipelines.portrait.request import AnimateRequest, AnimateResult, check_request
+from pipelines.portrait.types import AnimateRequest, AnimateResult, check_request
 from pipelines.progress import Progress
 from pipelines.registry import LoadContext
 

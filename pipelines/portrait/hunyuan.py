@@ -19,7 +19,7 @@ import numpy as np
 
 from pipelines.faces import detect_faces
 from pipelines.portrait.geometry import FitPlan, plan_fit
-from pipelines.portrait.request import AnimateRequest
+from pipelines.portrait.types import AnimateRequest
 from pipelines.portrait.video_model import DitRunner, frame_note, frames_for, load_pipeline
 from pipelines.registry import LoadContext
 

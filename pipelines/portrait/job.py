@@ -29,7 +29,9 @@ import numpy as np
 
 from pipelines.errors import InputError
 from pipelines.media import LoadedImage, load_image, resize_max_side, save_image, write_gif
-from pipelines.portrait.request import (
+from pipelines.portrait.settings import EXPRESSION_NAMES, MOTIONS, group_of
+from pipelines.portrait.specs import CACHES
+from pipelines.portrait.types import (
     MAX_FRAMES,
     AnimateRequest,
     DitSettings,
@@ -40,8 +42,6 @@ from pipelines.portrait.request import (
     check_request,
     flatten_alpha,
 )
-from pipelines.portrait.settings import EXPRESSION_NAMES, MOTIONS, group_of
-from pipelines.portrait.specs import CACHES
 from pipelines.registry import PipelineSpec, Registry
 from pipelines.task import JobContext, JobOutput, Progress, run_job
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.errors import InputError, StudioError
-from pipelines.portrait.request import LoraChoice
+from pipelines.portrait.types import LoraChoice
 
 
 def resolve_lora(choice: LoraChoice) -> Path:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from pipelines.face_motion import BLINK_LAG, TAU, Sway, blink_closure, blink_starts, smootherstep
-from pipelines.portrait.request import MotionSettings
+from pipelines.portrait.types import MotionSettings
 
 __all__ = ["Choreography", "FrameMotion", "scaled", "smootherstep"]
 

@@ -4,7 +4,7 @@ Settings are in the order of the tab's API parameters (``/portrait``: picture, b
 fps, seed, then the rest, then the optional driving video and end picture); new settings go at
 the end. The tab's widgets, the CLI's flags (``python cli.py animate`` and ``python cli.py
 edit``), request validation, the manifest's parameters and the benchmark's variants all come
-from :data:`SETTINGS`. Choices, labels and limits are those of :mod:`pipelines.portrait.request`
+from :data:`SETTINGS`. Choices, labels and limits are those of :mod:`pipelines.portrait.types`
 (memory modes, step caches, fits, frame limits) and the per-backend starting values are
 :data:`pipelines.portrait.specs.DEFAULTS`: each is declared once, there.
 
@@ -15,7 +15,8 @@ HunyuanVideo) and ``driven`` (LivePortrait: a driving video or expression edits)
 
 from __future__ import annotations
 
-from pipelines.portrait.request import (
+from pipelines.portrait.specs import DEFAULTS
+from pipelines.portrait.types import (
     CAMERA_LABELS,
     CAMERA_PRESETS,
     FITS,
@@ -27,7 +28,6 @@ from pipelines.portrait.request import (
     STEP_CACHE_LABELS,
     STEP_CACHES,
 )
-from pipelines.portrait.specs import DEFAULTS
 from pipelines.registry import PipelineSpec
 from pipelines.task import Schema, Setting
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipelines.portrait.liveportrait.specs import SPECS as LIVEPORTRAIT_SPECS
-from pipelines.portrait.request import LoraChoice
+from pipelines.portrait.types import LoraChoice
 from pipelines.registry import PipelineSpec
 
 _SVD_FILES = (

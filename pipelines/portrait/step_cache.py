@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pipelines.errors import InputError
-from pipelines.portrait.request import STEP_CACHE_LABELS
+from pipelines.portrait.types import STEP_CACHE_LABELS
 
 
 def cache_config(name: str, timestep: Callable[[], Any], tensor_format: str,

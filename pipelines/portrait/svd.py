@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from pipelines.portrait.geometry import FitPlan
-from pipelines.portrait.request import AnimateRequest, SvdSettings
+from pipelines.portrait.types import AnimateRequest, SvdSettings
 from pipelines.portrait.video_model import VideoModelRunner, load_pipeline
 from pipelines.registry import LoadContext
 

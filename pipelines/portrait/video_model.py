@@ -22,8 +22,8 @@ from pipelines.faces import detect_faces
 from pipelines.portrait import memory as mem
 from pipelines.portrait.geometry import FitPlan, plan_fit, restore, to_model
 from pipelines.portrait.lora import LoraSet
-from pipelines.portrait.request import AnimateRequest, AnimateResult, check_request
 from pipelines.portrait.step_cache import reset_cache_state, set_cache
+from pipelines.portrait.types import AnimateRequest, AnimateResult, check_request
 from pipelines.progress import Progress
 from pipelines.registry import LoadContext
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from pipelines.errors import InputError
 from pipelines.portrait.geometry import FitPlan, to_model
-from pipelines.portrait.request import AnimateRequest
+from pipelines.portrait.types import AnimateRequest
 from pipelines.portrait.video_model import DitRunner, frame_note, frames_for, load_pipeline
 from pipelines.registry import LoadContext
 

@@ -1,6 +1,6 @@
 """Super-resolution of images and videos: a classical filter, Swin2SR and ESRGAN-family models.
 
-Modules: ``settings`` (every setting, declared once), ``base`` (request/result types, checks,
+Modules: ``settings`` (every setting, declared once), ``types`` (request/result types, checks,
 resampling), ``classical`` (the weight-free default), ``tiling`` (overlapping, feathered, batched
 tiles), ``models`` (Swin2SR and spandrel runners), ``job`` (``prepare`` and ``job`` of the task
 contract, and the older ``run_image``/``run_video``), ``command`` (``cli.py upscale``), ``specs``.
@@ -20,7 +20,7 @@ TASK = Task(
                   optional=True)),
     prepare="pipelines.super_res.job:prepare",
     job="pipelines.super_res.job:job",
-    result="pipelines.super_res.base:UpscaleResult",
+    result="pipelines.super_res.types:UpscaleResult",
     tab="tabs.super_res",
     command="pipelines.super_res.command",
     adapter="pipelines.benchmark.adapters:SuperResAdapter",

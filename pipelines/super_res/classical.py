@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from pipelines.registry import LoadContext
-from pipelines.super_res.base import Progress, UpscaleRequest, UpscaleResult, check_request
+from pipelines.super_res.types import Progress, UpscaleRequest, UpscaleResult, check_request
 
 AMOUNT = 0.8  # how much of the detail layer is added back
 BLUR_SIGMA_PER_SCALE = 0.5  # the detail layer's Gaussian sigma, in output pixels per unit scale

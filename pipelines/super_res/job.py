@@ -38,7 +38,8 @@ from pipelines.media import (
     save_image,
 )
 from pipelines.registry import PipelineSpec, Registry
-from pipelines.super_res.base import (
+from pipelines.super_res.settings import IMAGE_FORMATS
+from pipelines.super_res.types import (
     MIN_SIDE,
     TASK,
     UpscaleRequest,
@@ -48,7 +49,6 @@ from pipelines.super_res.base import (
     resample,
     upscale_alpha,
 )
-from pipelines.super_res.settings import IMAGE_FORMATS
 from pipelines.task import JobContext, JobOutput, Progress, run_job
 
 DEFAULT_BACKEND = f"{TASK}.classical"

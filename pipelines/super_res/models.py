@@ -20,14 +20,14 @@ import numpy as np
 from pipelines import device as dev
 from pipelines.errors import StudioError
 from pipelines.registry import LoadContext
-from pipelines.super_res.base import (
+from pipelines.super_res.tiling import TilePlan, plan_tiles, tiles_per_frame, upscale_tiled
+from pipelines.super_res.types import (
     Progress,
     UpscaleRequest,
     UpscaleResult,
     check_request,
     resample,
 )
-from pipelines.super_res.tiling import TilePlan, plan_tiles, tiles_per_frame, upscale_tiled
 
 if TYPE_CHECKING:
     import torch

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pipelines.errors import InputError
-from pipelines.super_res.base import Progress
+from pipelines.super_res.types import Progress
 
 if TYPE_CHECKING:
     import torch

@@ -90,7 +90,7 @@ def enhancer_from(runner: Any, spec: PipelineSpec) -> Enhancer:
     one of its backends: the talking-head package works without that task.
     """
     try:
-        from pipelines.super_res.base import UpscaleRequest
+        from pipelines.super_res.types import UpscaleRequest
     except ImportError as err:
         raise StudioError(f"The super-resolution backend '{spec.label}' cannot be used for "
                           "sharpening here; turn sharpening off.") from err
