@@ -319,6 +319,7 @@ UNPINNED: dict[str, str] = {
     "portrait.cogvideox-5b-i2v": _NEWER,
     "portrait.hunyuanvideo-1.5-i2v": _NEWER,
     "interpolate.rife": _NEWER,
+    "portrait.liveportrait": _NOT_FOUND,
 }
 PINNED_HERE = ("metrics.clip-vit-b32", "metrics.i3d", "metrics.lpips-alex", "style.adain",
                "super_res.realesrgan-x4plus", "super_res.realesrgan-x2plus",
