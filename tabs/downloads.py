@@ -167,11 +167,15 @@ def build_panel(registry: Registry, backend) -> Panel:
     with gr.Row(visible=False) as buttons:
         get = gr.Button("Download model files", size="sm", scale=0)
         stop = gr.Button("Cancel download", size="sm", variant="stop", scale=0)
-    token = gr.State(new_cancel_token)
+    # This session's cancel token, made when a backend with files to fetch is picked (a State
+    # with a callable value would add a public load event to the app's API).
+    token = gr.State(None)
 
-    def on_backend(spec_id: str | None) -> tuple[str, Any]:
+    def on_backend(spec_id: str | None, session_token: str | None) -> tuple[str, Any, Any]:
         text = offer_markdown(registry, spec_id)
-        return text, gr.update(visible=bool(text))
+        if text and not session_token:
+            session_token = new_cancel_token()
+        return text, gr.update(visible=bool(text)), session_token
 
     def on_download(spec_id: str | None, session_token: str,
                     progress=gr.Progress()) -> str:  # noqa: B008 (gradio's injection idiom)
@@ -182,8 +186,8 @@ def build_panel(registry: Registry, backend) -> Panel:
         except StudioError as err:
             raise gr.Error(str(err)) from None
 
-    backend.change(on_backend, backend, [message, buttons], show_progress="hidden",
-                   api_visibility="private")
+    backend.change(on_backend, [backend, token], [message, buttons, token],
+                   show_progress="hidden", api_visibility="private")
     get.click(on_download, [backend, token], message, concurrency_limit=2,
               api_visibility="private",
               show_progress_on=[message])
