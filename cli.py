@@ -3,9 +3,10 @@
 Commands: ``models`` (every backend and its status), ``fetch ID...`` (download just the files a
 backend needs), one command per task of :data:`pipelines.tasks.TASKS` (the task's own command
 module when it declares one, else a command built from its settings schema), and the commands in
-``COMMAND_MODULES`` that span tasks (``bench``). A command module's ``register(subparsers)`` adds
-a parser with ``handler(registry, args) -> exit code`` as its default. Errors a user can fix are
-printed as one sentence, exit code 2.
+``COMMAND_MODULES`` that span tasks (``bench``, ``curate``). A command module's
+``register(subparsers)`` adds a parser with ``handler(registry, args) -> exit code`` as its
+default; only the named command's module is imported. Errors a user can fix are printed as one
+sentence, exit code 2.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from pipelines.registry import STATUS_HEADERS, Registry, status_rows
 from pipelines.task import Task
 from pipelines.tasks import TASKS
 
-# Modules whose register(subparsers) adds a command that is no single task's.
-COMMAND_MODULES: tuple[str, ...] = (
-    "pipelines.benchmark.command",
-    "pipelines.curate.command",
-)
+# Commands that are no single task's: name -> module whose register(subparsers) adds it.
+COMMAND_MODULES: dict[str, str] = {
+    "bench": "pipelines.benchmark.command",
+    "curate": "pipelines.curate.command",
+}
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -90,7 +91,15 @@ def cmd_fetch(registry: Registry, args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser(tasks: tuple[Task, ...] | None = None) -> argparse.ArgumentParser:
+def build_parser(tasks: tuple[Task, ...] | None = None,
+                 only: str | None = None) -> argparse.ArgumentParser:
+    """The CLI's parser; with ``only`` naming a command, just that command's module is imported
+    (start-up of a single command stays light). Any other ``only`` builds every command, so a
+    misspelt command is answered with the list."""
+    tasks = TASKS if tasks is None else tasks
+    names = {t.command_name for t in tasks} | set(COMMAND_MODULES) | {"models", "fetch"}
+    if only not in names:
+        only = None
     parser = argparse.ArgumentParser(prog="cli.py", description="Spacetime Studio, headless")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -108,19 +117,23 @@ def build_parser(tasks: tuple[Task, ...] | None = None) -> argparse.ArgumentPars
     fetch.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     fetch.set_defaults(handler=cmd_fetch)
 
-    for task in TASKS if tasks is None else tasks:
+    for task in tasks:
+        if only not in (None, task.command_name):
+            continue
         if task.command:
             importlib.import_module(task.command).register(sub)
         else:
             register_generic(sub, task)
-    for module in COMMAND_MODULES:
-        importlib.import_module(module).register(sub)
+    for name, module in COMMAND_MODULES.items():
+        if only in (None, name):
+            importlib.import_module(module).register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None, registry: Registry | None = None,
          tasks: tuple[Task, ...] | None = None) -> int:
-    args = build_parser(tasks).parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(tasks, argv[0] if argv else None).parse_args(argv)
     try:
         return args.handler(registry or build_registry(tasks), args)
     except StudioError as err:

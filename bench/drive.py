@@ -95,6 +95,9 @@ def drive_fps(source: np.ndarray, frames: list[np.ndarray], landmarker, runs: in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--liveportrait", action="store_true",
+                        help="also time LivePortrait at full size with random weights (bench/"
+                             "liveportrait.py, one frame: minutes on a CPU)")
     args = parser.parse_args()
 
     import cv2
@@ -148,6 +151,13 @@ def main() -> None:
     for name, (wall, cpu), unit in rows:
         print(f"{name:<{width}}  {wall:>8.1f}  {cpu:>9.1f}  {unit}")
     print()
+    if args.liveportrait:  # the neural backend, in the same run, from its own script
+        import subprocess
+        import sys
+
+        script = Path(__file__).with_name("liveportrait.py")
+        subprocess.run([sys.executable, str(script), "--runs", "1", "--frames", "1"],
+                       check=True)
     print(f"driving 512x512: {total[0]:.1f} frames/s by the wall clock = "
           f"{total[0] / TARGET_FPS:.2f}x the real-time target of {TARGET_FPS:g} fps; "
           f"{total[1]:.1f} per CPU second = {total[1] / TARGET_FPS:.2f}x (one busy core)")

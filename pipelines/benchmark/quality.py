@@ -26,7 +26,6 @@ CLIP, I3D, LPIPS = CLIP_SPEC, I3D_SPEC, LPIPS_SPEC
 CLIP_FRAMES = 16  # frames of a video embedded for CLIP consistency (evenly spaced)
 KEEP_SIDE = 256  # frames kept for CLIP and I3D are downscaled to this longer side
 KEEP_FRAMES = 64  # at most this many frames of a video are kept (evenly spaced)
-LPIPS_FRAMES = 8  # video frames compared with LPIPS (evenly spaced)
 
 VIDEO_METRICS = ("warping_error", "flicker", "motion", "frame_ssim", "clip_consistency")
 
