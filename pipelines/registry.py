@@ -53,11 +53,9 @@ class Runner(Protocol):
 class RunnerInfo:
     """A loaded runner's descriptor (as spandrel describes its models): where it runs, in which
     precision, and what it can do. The cache, the Models tab, manifests and the benchmark read
-    it instead of guessing from attributes.
-
-    ``activation_bytes_per_unit`` lets the cache budget a request's working memory: a runner
-    that knows roughly how many bytes one unit of work (a megapixel, a frame) needs beside its
-    weights sets it, and :meth:`Registry.pinned` reserves room for ``units`` of it.
+    it instead of guessing from attributes. A runner that can estimate a request's working
+    memory (activations, beside its weights) also has ``working_bytes(request) -> int``; the job
+    skeleton makes room for that much before the job runs (:meth:`ModelCache.make_room`).
     """
 
     device: str = "cpu"
@@ -66,7 +64,6 @@ class RunnerInfo:
     tiling: bool = False  # splits large inputs into tiles
     max_frames: int | None = None  # most frames one request may ask for (None: no limit)
     needs_gpu: bool = False
-    activation_bytes_per_unit: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -645,21 +642,13 @@ class Registry:
 
     @contextmanager
     def pinned(
-        self, spec_id: str, *, device: str | None = None, dtype: str | None = None,
-        units: float = 0.0,
+        self, spec_id: str, *, device: str | None = None, dtype: str | None = None
     ) -> Iterator[Runner]:
-        """Load ``spec_id`` and keep it pinned (safe from eviction) while the block runs.
-
-        ``units`` is the request's size in the runner's unit of work (see :class:`RunnerInfo`);
-        room for its working memory is made by evicting idle entries before the job starts.
-        """
+        """Load ``spec_id`` and keep it pinned (safe from eviction) while the block runs."""
         spec = self.get(spec_id)
         key = self._target(spec, device, dtype)
         runner = self.cache.get_or_load(key, self._loader(spec, key), spec.est_bytes, pin=True)
         try:
-            working = int(describe(runner).activation_bytes_per_unit * max(0.0, units))
-            if working:
-                self.cache.make_room(key[1], working)
             yield runner
         finally:
             self.cache.unpin(key)

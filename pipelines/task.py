@@ -473,6 +473,11 @@ def run_job(registry: Registry, task: Task, backend: str | None, inputs: Mapping
             runner = stack.enter_context(registry.pinned(spec.id))
         info = describe(runner)
         run.device, run.dtype = info.device, info.dtype
+        working = getattr(runner, "working_bytes", None)
+        if callable(working):  # the request's activations, beside the weights already loaded
+            need = int(working(request))
+            run.extra["working_bytes_estimate"] = need
+            registry.cache.make_room(info.device, need)
         ctx = JobContext(task, spec, runner, run, values, report, registry=registry)
         task.job_fn()(ctx, request)
         run.extra.update(notes=ctx.notes, runner=info.as_dict())

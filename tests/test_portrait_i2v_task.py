@@ -243,3 +243,26 @@ def test_out_of_memory_mid_job_names_the_next_mode_and_the_next_job_runs(registr
         monkeypatch.setattr(runner, "generate", type(runner).generate.__get__(runner))
         out = run_job(registry, TASK, WAN, {"image": str(picture)}, common, root=tmp_path)
     assert out.data["frames"] == 5 and len(list((tmp_path / "portrait").iterdir())) == 1
+
+
+def test_a_job_makes_room_for_its_working_memory_before_running(registry, picture, tmp_path):
+    """The skeleton asks a model runner for the job's working memory (its activations, from the
+    memory estimates) and evicts idle models until that fits the budget."""
+    from pipelines.registry import ModelCache
+
+    given = {"frames": 5, "steps": 2, "side": 64, "fit": "pad", "prompt": "a smile"}
+    values, spec = _values(WAN, **given)
+    runner = registry.load(WAN, device="cpu")
+    need = runner.working_bytes(prepare({"image": picture}, values, 0, spec))
+    assert need > 0
+    auto, _ = _values(WAN, **given, memory="auto")
+    assert runner.working_bytes(prepare({"image": picture}, auto, 0, spec)) == 0  # sizes itself
+    # A budget that holds the model and an idle classical runner, but not the job's working
+    # memory too: the job evicts the idle runner first.
+    held = registry.cache.used_bytes("cpu")
+    small = registry.copy(ModelCache(budget_bytes=held + need + 1))
+    small.load("interpolate.classical")
+    small.cache._entries[("interpolate.classical", "cpu", "float32")].bytes = 2
+    out = run_job(small, TASK, WAN, {"image": picture}, given, root=tmp_path, engine="inline")
+    assert ("interpolate.classical", "cpu", "float32") in small.cache.evictions
+    assert json.loads(out.manifest.read_text())["working_bytes_estimate"] == need

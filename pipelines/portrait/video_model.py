@@ -125,6 +125,18 @@ class VideoModelRunner:
     def settings(self, request: AnimateRequest) -> Any:
         raise NotImplementedError
 
+    def working_bytes(self, request: AnimateRequest) -> int:
+        """Estimated memory one job needs beyond the weights held (the job skeleton evicts idle
+        models until it fits); 0 when the model or the mode has no estimate (``auto`` decides
+        for itself)."""
+        mode = getattr(self.settings(request), "memory", "gpu")
+        if self.ctx is None or mode == "auto" or mem.footprint_for(self.ctx.spec) is None:
+            return 0
+        plan = self.plan(request)
+        width, height = plan.model_size
+        peak = mem.estimate_peak_bytes(self.ctx.spec, mode, request.frames, height, width)
+        return max(0, peak - dev.module_bytes(list(self.modules().values())))
+
     # -- memory modes -------------------------------------------------------------------------
     def _chunking(self, on: bool) -> None:
         """Forward chunking of the denoiser's feed-forward layers (DiT runners: VAE tiling)."""
