@@ -233,7 +233,7 @@ def test_expression_limits_are_declared_once():
     from pipelines.portrait import expression
     from pipelines.portrait.liveportrait import runner
 
-    assert expression.LIMITS is runner.LIMITS
+    assert issubclass(runner.Edits, expression.Expression)  # one slider class, one check
     for name, (low, high) in expression.LIMITS.items():
         setting = TASK.settings[name]
         assert (setting.minimum, setting.maximum) == (low, high)

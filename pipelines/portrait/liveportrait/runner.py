@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +26,7 @@ import torch
 
 from pipelines import device as dev
 from pipelines.errors import InputError, StudioError
+from pipelines.portrait.expression import Expression
 from pipelines.portrait.liveportrait import motion as mo
 from pipelines.portrait.liveportrait.config import RETARGETING_KEYS, load_config
 from pipelines.portrait.liveportrait.crop import (
@@ -40,7 +40,6 @@ from pipelines.portrait.liveportrait.crop import (
     haar_boxes,
 )
 from pipelines.portrait.liveportrait.networks import NETWORK_FILES, build_networks
-from pipelines.portrait.settings import EXPRESSION_LIMITS
 from pipelines.progress import Progress
 from pipelines.registry import LoadContext
 
@@ -69,45 +68,20 @@ def openness_from_mesh(points: np.ndarray) -> tuple[float, float, float]:
     return l_eye, r_eye, lips
 
 
-LIMITS = EXPRESSION_LIMITS  # the sliders' ranges, declared once with the task's settings
 EYES_WIDER = 0.6  # eyes = +1: the eye openness ratio 60% above the source's
 LIPS_OPEN = 0.6  # lips = +1: mouth opening 0.6 of the mouth's width more than the source's
 
 
 @dataclass(frozen=True)
-class Edits:
-    """Expression sliders with the classical backend's meanings (pipelines.portrait.expression).
+class Edits(Expression):
+    """The expression sliders (:class:`pipelines.portrait.expression.Expression`: the same
+    fields, ranges and checks as the classical backend) as LivePortrait applies them.
 
-    ``eyes``: -1 closes the eyes, +1 opens them 60% wider. ``lips``: +1 opens the mouth (by 0.6
-    of its width), -1 closes an open mouth. ``smile``: +1 smiles, -1 the corners go down.
-    ``brow``: +1 raises, -1 lowers the brows. ``yaw``, ``pitch``, ``roll``: head rotation in
-    degrees, added in the camera's frame. ``gaze``: (x, y) in [-1, 1], the eyes' direction.
-    Eyes and lips go through LivePortrait's retargeting MLPs; smile, brow and gaze are offsets
-    of particular implicit keypoints (the published editor's), head turns rotate the keypoints.
+    ``eyes``: +1 opens the eyes 60% wider. ``lips``: +1 opens the mouth by 0.6 of its width.
+    Head turns are added in the camera's frame. Eyes and lips go through LivePortrait's
+    retargeting MLPs; smile, brow and gaze are offsets of particular implicit keypoints (the
+    published editor's), head turns rotate the keypoints.
     """
-
-    eyes: float = 0.0
-    lips: float = 0.0
-    smile: float = 0.0
-    brow: float = 0.0
-    yaw: float = 0.0
-    pitch: float = 0.0
-    roll: float = 0.0
-    gaze: tuple[float, float] = (0.0, 0.0)
-
-    def __post_init__(self) -> None:
-        for name, (low, high) in LIMITS.items():
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise InputError(f"The expression setting '{name}' must be a number; got "
-                                 f"{value!r}.")  # fmt: skip
-            if not low <= value <= high:
-                raise InputError(f"The expression setting '{name}' is {value}; use a value "
-                                 f"from {low:g} to {high:g}.")  # fmt: skip
-        gaze = tuple(self.gaze)
-        if len(gaze) != 2 or not all(isinstance(v, (int, float)) and -1 <= v <= 1 for v in gaze):
-            raise InputError(f"gaze must be two numbers from -1 to 1 (x, y); got {self.gaze!r}.")
-        object.__setattr__(self, "gaze", (float(gaze[0]), float(gaze[1])))
 
     @classmethod
     def of(cls, value) -> Edits:
