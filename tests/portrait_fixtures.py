@@ -64,50 +64,6 @@ def tiny_svd(folder: Path) -> Path:
     return folder
 
 
-def tiny_ltx(folder: Path) -> Path:
-    """An LTXImageToVideoPipeline folder: tiny DiT, VAE, T5 encoder and a T5 tokenizer."""
-    import torch
-    from diffusers import (
-        AutoencoderKLLTXVideo,
-        FlowMatchEulerDiscreteScheduler,
-        LTXImageToVideoPipeline,
-        LTXVideoTransformer3DModel,
-    )
-    from transformers import T5Config, T5EncoderModel, T5Tokenizer
-
-    torch.manual_seed(0)
-    transformer = LTXVideoTransformer3DModel(
-        in_channels=8, out_channels=8, patch_size=1, patch_size_t=1, num_attention_heads=4,
-        attention_head_dim=8, cross_attention_dim=32, num_layers=1, caption_channels=32,
-    )  # fmt: skip
-    torch.manual_seed(0)
-    vae = AutoencoderKLLTXVideo(
-        in_channels=3, out_channels=3, latent_channels=8, block_out_channels=(8, 8, 8, 8),
-        decoder_block_out_channels=(8, 8, 8, 8), layers_per_block=(1, 1, 1, 1, 1),
-        decoder_layers_per_block=(1, 1, 1, 1, 1),
-        spatio_temporal_scaling=(True, True, False, False),
-        decoder_spatio_temporal_scaling=(True, True, False, False),
-        decoder_inject_noise=(False, False, False, False, False),
-        upsample_residual=(False, False, False, False), upsample_factor=(1, 1, 1, 1),
-        timestep_conditioning=False, patch_size=1, patch_size_t=1, encoder_causal=True,
-        decoder_causal=False,
-    )  # fmt: skip
-    torch.manual_seed(0)
-    encoder = T5EncoderModel(T5Config(
-        vocab_size=40, d_model=32, d_kv=8, d_ff=37, num_layers=1, num_heads=4,
-        relative_attention_num_buckets=8,
-    ))  # fmt: skip
-    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
-    pieces += [(c, -float(i)) for i, c in enumerate("▁abcdefghijklmnopqrstuvwxyz")]
-    tokenizer = T5Tokenizer(vocab=pieces, extra_ids=0)
-    pipe = LTXImageToVideoPipeline(
-        scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, text_encoder=encoder,
-        tokenizer=tokenizer, transformer=transformer,
-    )  # fmt: skip
-    pipe.save_pretrained(folder)
-    return folder
-
-
 def mean_flow(a: np.ndarray, b: np.ndarray) -> float:
     """Mean optical-flow magnitude (Farneback) from frame ``a`` to frame ``b``, in pixels."""
     ga, gb = (cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in (a, b))

@@ -11,7 +11,8 @@ from skimage import data
 from pipelines.catalog import build_registry
 from pipelines.portrait.geometry import model_size_for, plan_fit, restore, to_model
 from pipelines.portrait.types import AnimateRequest, DitSettings, SvdSettings
-from tests.portrait_fixtures import tiny_ltx, tiny_svd
+from tests.i2v_fixtures import tiny_ltx
+from tests.portrait_fixtures import tiny_svd
 
 
 @pytest.fixture(scope="module", autouse=True)
