@@ -33,14 +33,7 @@ TINY = ["--steps", "2", "--side", "64", "--fit", "pad", "--prompt", "a smile",
         "--negative-prompt", ""]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

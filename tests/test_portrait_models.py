@@ -14,16 +14,7 @@ from pipelines.portrait.types import AnimateRequest, DitSettings, SvdSettings
 from tests.i2v_fixtures import tiny_ltx
 from tests.portrait_fixtures import tiny_svd
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models are all per-op overhead; one thread avoids OpenMP spinning on a busy CPU."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
