@@ -40,7 +40,7 @@ from pipelines.errors import InputError, StudioError
 
 ENGINES = ("inline", "local", "process", "ray")
 ROOT = Path(__file__).resolve().parent.parent
-Progress = Callable[[int, int, Any], None]  # (done, total, item just finished)
+CountProgress = Callable[[int, int, Any], None]  # (done, total, item just finished): jobs
 
 
 class JobFailed(RuntimeError):
@@ -98,7 +98,7 @@ def _check_workers(workers: int | None) -> int:
 
 def run_jobs(fn: Callable[[Any], Any], items: Iterable[Any], *, engine: str = "local",
              workers: int | None = None, address: str | None = None, num_gpus: float = 0.0,
-             num_cpus: float = 1.0, progress: Progress | None = None
+             num_cpus: float = 1.0, progress: CountProgress | None = None
              ) -> Iterator[tuple[Any, Any]]:  # fmt: skip
     """Run ``fn(item)`` for every item on ``engine``; yield ``(item, result | exception)``."""
     engine = _check_engine(engine)
@@ -124,7 +124,7 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context(method)
 
 
-def _pool_jobs(fn: Callable, items: list, workers: int, report: Progress
+def _pool_jobs(fn: Callable, items: list, workers: int, report: CountProgress
                ) -> Iterator[tuple[Any, Any]]:  # fmt: skip
     queue = list(range(len(items)))[::-1]  # indices still to submit (pop from the end)
     done = 0
@@ -227,7 +227,7 @@ def shutdown_ray() -> None:
 
 
 def _ray_jobs(fn: Callable, items: list, workers: int | None, address: str | None,
-              num_gpus: float, num_cpus: float, report: Progress
+              num_gpus: float, num_cpus: float, report: CountProgress
               ) -> Iterator[tuple[Any, Any]]:  # fmt: skip
     ray, started = _ray(address, workers)
     try:

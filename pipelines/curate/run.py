@@ -39,7 +39,7 @@ ROW_FIELDS = ("video", "shot", "start_frame", "end_frame", "start_time", "end_ti
               "keyframe", "keyframe_frame", "motion", "sharpness", "brightness", "phash",
               "mid_phash", "duplicate_of", "keep", "reason", "clip", "clip_method",
               "error")  # fmt: skip
-Progress = Callable[[int, int, str], None]  # (done, total, what)
+CountProgress = Callable[[int, int, str], None]  # (done, total, what): jobs, not fractions
 
 
 @dataclass
@@ -132,7 +132,7 @@ def _bar(total: int, description: str) -> Callable[[int, int, str], None]:
 
 def curate(inputs: Iterable[str | Path], out: str | Path, params: CurateParams | None = None, *,
            engine: str = "local", workers: int | None = None, address: str | None = None,
-           progress: Progress | None = None, show_bar: bool = False) -> Summary:  # fmt: skip
+           progress: CountProgress | None = None, show_bar: bool = False) -> Summary:  # fmt: skip
     """Curate every video in ``inputs`` into ``out``; see the module docstring."""
     params = (params or CurateParams()).validate()
     started = time.perf_counter()
