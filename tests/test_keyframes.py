@@ -18,6 +18,7 @@ import cli
 from pipelines.catalog import build_registry
 from pipelines.errors import InputError, StudioError
 from pipelines.keyframes.analysis import FrameAnalysis, hamming
+from pipelines.keyframes.classical import KeyframeRequest, KeyframeRunner, prefetch
 from pipelines.keyframes.detectors import (
     CombinedDetector,
     ContentDetector,
@@ -29,7 +30,6 @@ from pipelines.keyframes.evaluate import score_boundaries
 from pipelines.keyframes.frames import frames_at, scaled_frames
 from pipelines.keyframes.job import run_keyframes
 from pipelines.keyframes.outputs import sheet_layout
-from pipelines.keyframes.runner import KeyframeRequest, KeyframeRunner, prefetch
 from pipelines.keyframes.select import CandidatePool
 from pipelines.keyframes.settings import (
     KNOBS,

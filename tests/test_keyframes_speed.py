@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from pipelines.keyframes import frames as frames_module
+from pipelines.keyframes.classical import KeyframeRequest, KeyframeRunner
 from pipelines.keyframes.frames import PassIndex, fetch_frames, frames_at, pass_frames
 from pipelines.keyframes.outputs import write_outputs
-from pipelines.keyframes.runner import KeyframeRequest, KeyframeRunner
 from pipelines.media import iter_frames, load_image
 from tests import keyframes_fixtures as kf
 

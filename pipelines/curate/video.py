@@ -1,6 +1,6 @@
 """The per-video curation job: one decode gives shots, keyframes and every per-shot measure.
 
-:func:`curate_video` runs the keyframe pass (:class:`~pipelines.keyframes.runner.KeyframeRunner`,
+:func:`curate_video` runs the keyframe pass (:class:`~pipelines.keyframes.classical.KeyframeRunner`,
 one decode) with an observer that, on the same analysis-size frames, records each frame's
 sharpness (variance of the Laplacian) and brightness (mean luma) and measures dense optical
 flow (OpenCV Farneback) on a few sampled frame pairs. Per shot it reports motion (mean flow
@@ -25,8 +25,8 @@ import numpy as np
 
 from pipelines.curate.settings import CurateParams
 from pipelines.keyframes.analysis import FrameAnalysis
+from pipelines.keyframes.classical import KeyframeRequest, KeyframeRunner
 from pipelines.keyframes.outputs import ContactSheet
-from pipelines.keyframes.runner import KeyframeRequest, KeyframeRunner
 from pipelines.keyframes.timecodes import timecode
 from pipelines.manifest import write_json_atomic
 from pipelines.media import probe_video, save_image

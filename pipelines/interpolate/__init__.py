@@ -4,7 +4,7 @@ timed for non-integer ratios), or slow motion; never blending across a scene cut
 Backends: ``classical`` (dense optical flow both ways, occlusion-aware blending; no weights) and
 ``rife`` (Practical-RIFE's IFNet). Modules: ``settings``, ``types`` (request, result, the pair
 interpolator protocol), ``timing`` (which output frame falls where), ``engine`` (streams a video
-through a pair interpolator: cuts, duplicates), ``flow`` (classical), ``rife``, ``job``,
+through a pair interpolator: cuts, duplicates), ``classical`` (optical flow), ``rife``, ``job``,
 ``command``, ``specs``. The first task added on the task contract: this package plus one line in
 :mod:`pipelines.tasks`.
 """

@@ -2,7 +2,7 @@
 
 Modules: ``settings`` (every setting, declared once; light to import), ``frames`` (decoding for
 the pass), ``analysis`` (per-frame measurements on a downscaled frame), ``detectors`` (push-style
-shot detectors behind one ABC), ``select`` (keyframes per shot or by clustering), ``runner`` (the
+shot detectors behind one ABC), ``select`` (keyframes per shot or by clustering), ``classical`` (the
 classical backend: one streaming pass), ``timecodes`` (frame times from container timestamps),
 ``outputs`` (images, ZIP, contact sheet, CSV, JSON, score plot), ``job`` (``prepare`` and
 ``job`` of the task contract, shared by the tab, the CLI and the benchmark), ``command`` (CLI),
@@ -20,7 +20,7 @@ TASK = Task(
     inputs=(Input("video", "video", "Video"),),
     prepare="pipelines.keyframes.job:prepare",
     job="pipelines.keyframes.job:job",
-    result="pipelines.keyframes.runner:KeyframeResult",
+    result="pipelines.keyframes.classical:KeyframeResult",
     tab="tabs.keyframes",
     command="pipelines.keyframes.command",
     adapter="pipelines.benchmark.adapters:KeyframesAdapter",

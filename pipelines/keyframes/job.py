@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.errors import InputError
+from pipelines.keyframes.classical import KeyframeRequest, KeyframeResult
 from pipelines.keyframes.outputs import Written, write_outputs
-from pipelines.keyframes.runner import KeyframeRequest, KeyframeResult
 from pipelines.keyframes.settings import CLIP_SPEC, SelectParams, Settings, settings_of
 from pipelines.media import probe_video
 from pipelines.registry import PipelineSpec, Registry, describe

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from pipelines.errors import InputError
-from pipelines.keyframes.runner import KeyframeResult
+from pipelines.keyframes.classical import KeyframeResult
 from pipelines.keyframes.settings import IMAGE_FORMATS
 from pipelines.keyframes.timecodes import timecode
 from pipelines.manifest import write_json_atomic
