@@ -39,6 +39,17 @@ def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_SANDBOX, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def studio_widgets() -> dict:
+    """elem_id -> component of the whole studio, built as ``python app.py`` builds it (the
+    contract tests compare each setting's widget with its schema)."""
+    import app
+    from pipelines.catalog import build_registry
+    from tests.contract_fixtures import widgets_by_id
+
+    return widgets_by_id(app.build_app(build_registry()))
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread() -> Iterator[None]:
     """Tiny models are all per-op overhead: one torch thread avoids OpenMP spinning on a busy

@@ -239,14 +239,6 @@ def test_metrics_table_marks_the_best_value_per_input():
     assert best_cells(result) == {(1, "seconds"), (0, "psnr"), (2, "seconds"), (3, "psnr")}
 
 
-@pytest.fixture(scope="module")
-def app_components():
-    import app
-
-    demo = app.build_app(build_registry())
-    return {getattr(b, "elem_id", None): b for b in demo.blocks.values()}
-
-
 def _cli_action(task: Task, name: str):
     parser = cli.build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
@@ -255,11 +247,11 @@ def _cli_action(task: Task, name: str):
 
 
 @pytest.mark.parametrize("task", TASKS, ids=lambda t: t.id)
-def test_tab_range_equals_cli_range_equals_validation_range(task: Task, app_components):
+def test_tab_range_equals_cli_range_equals_validation_range(task: Task, studio_widgets):
     """Each setting is declared once: the tab's widget, the CLI flag and request validation all
     take their range, choices and default from the schema."""
     for setting in task.settings:
-        widget = app_components.get(f"{task.id}-{setting.name}")
+        widget = studio_widgets.get(f"{task.id}-{setting.name}")
         assert widget is not None, f"{task.id}: no widget for {setting.name}"
         action = _cli_action(task, setting.name)
         assert action is not None, f"{task.id}: no CLI flag for {setting.name}"
@@ -301,7 +293,7 @@ def test_fetch_hook_runs_before_the_run_folder_opens(tmp_path):
     assert len(seen) == 1  # a bad input is refused before anything is downloaded
 
 
-def test_curate_thresholds_are_declared_once(app_components):
+def test_curate_thresholds_are_declared_once(studio_widgets):
     """Curation is no task, but its thresholds follow the same rule: the Curate view's sliders,
     the CLI flags and validation share one schema."""
     from pipelines.curate.settings import FILTER_NAMES, SETTINGS, CurateParams
@@ -314,5 +306,5 @@ def test_curate_thresholds_are_declared_once(app_components):
         with pytest.raises(InputError, match=setting.name):
             CurateParams(**{setting.name: setting.maximum + (setting.step or 1)}).validate()
     for name in FILTER_NAMES:
-        widget = app_components[f"curate-{name}"]
+        widget = studio_widgets[f"curate-{name}"]
         assert (widget.minimum, widget.maximum) == (SETTINGS[name].minimum, SETTINGS[name].maximum)

@@ -33,7 +33,6 @@ from tests.contract_fixtures import (
     cli_word,
     outside,
     subcommand,
-    widgets_by_id,
 )
 
 TASKS = (TASK,)
@@ -44,13 +43,6 @@ OUTSIDE = [(s.name, v) for s in SETTINGS for v in outside(s)]
 @pytest.fixture(scope="module")
 def registry():
     return build_registry(TASKS)
-
-
-@pytest.fixture(scope="module")
-def widgets(registry):
-    import app
-
-    return widgets_by_id(app.build_app(registry, TASKS))
 
 
 @pytest.fixture(scope="module")
@@ -77,9 +69,9 @@ def test_knobs_are_the_schema_settings():
 
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.name)
-def test_tab_widget_has_the_schema_range(widgets, setting):
-    assert f"keyframes-{setting.name}" in widgets
-    check_widget(TASK, setting, widgets[f"keyframes-{setting.name}"])
+def test_tab_widget_has_the_schema_range(studio_widgets, setting):
+    assert f"keyframes-{setting.name}" in studio_widgets
+    check_widget(TASK, setting, studio_widgets[f"keyframes-{setting.name}"])
 
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.name)

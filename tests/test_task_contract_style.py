@@ -32,15 +32,6 @@ def registry():
 
 
 @pytest.fixture(scope="module")
-def widgets(registry):
-    """elem_id -> component of the whole app (the tab as the studio builds it)."""
-    import app
-
-    blocks = app.build_app(registry).blocks
-    return {b.elem_id: b for b in blocks.values() if getattr(b, "elem_id", None)}
-
-
-@pytest.fixture(scope="module")
 def flags():
     """flag -> argparse action of ``cli.py style``."""
     parser = cli.build_parser()
@@ -71,15 +62,15 @@ def test_the_schema_holds_every_existing_flag():
 
 
 @pytest.mark.parametrize("setting", BOUNDED, ids=lambda s: s.name)
-def test_tab_range_equals_the_schema(widgets, setting):
-    widget = widgets[f"{TASK.id}-{setting.name}"]
+def test_tab_range_equals_the_schema(studio_widgets, setting):
+    widget = studio_widgets[f"{TASK.id}-{setting.name}"]
     assert (widget.minimum, widget.maximum) == (setting.minimum, setting.maximum)
     assert widget.value == setting.default and widget.step == setting.step
 
 
 @pytest.mark.parametrize("setting", CHOICES, ids=lambda s: s.name)
-def test_tab_choices_equal_the_schema(widgets, setting):
-    widget = widgets[f"{TASK.id}-{setting.name}"]
+def test_tab_choices_equal_the_schema(studio_widgets, setting):
+    widget = studio_widgets[f"{TASK.id}-{setting.name}"]
     assert [value for _, value in widget.choices] == list(setting.choices)
     assert [label for label, _ in widget.choices] == [label for label, _ in
                                                       setting.choice_pairs()]

@@ -21,7 +21,6 @@ from tests.contract_fixtures import (
     cli_word,
     outside,
     subcommand,
-    widgets_by_id,
 )
 from tests.media_fixtures import moving_frames
 
@@ -33,13 +32,6 @@ OUTSIDE = [(s.name, v) for s in SETTINGS for v in outside(s)]
 @pytest.fixture(scope="module")
 def registry():
     return build_registry(TASKS)
-
-
-@pytest.fixture(scope="module")
-def widgets(registry):
-    import app
-
-    return widgets_by_id(app.build_app(registry, TASKS))
 
 
 @pytest.fixture
@@ -58,9 +50,9 @@ def test_every_setting_is_declared_with_a_range_or_choices():
 
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.name)
-def test_tab_widget_has_the_schema_range(widgets, setting):
-    assert f"super_res-{setting.name}" in widgets
-    check_widget(TASK, setting, widgets[f"super_res-{setting.name}"])
+def test_tab_widget_has_the_schema_range(studio_widgets, setting):
+    assert f"super_res-{setting.name}" in studio_widgets
+    check_widget(TASK, setting, studio_widgets[f"super_res-{setting.name}"])
 
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.name)
