@@ -75,9 +75,9 @@ class ProgressBar:
         stage = desc.split(" ", 1)[0]
         new_stage = stage != self._last_desc.split(" ", 1)[0]
         if self.live:
-            text = self.line(fraction, desc)[: shutil.get_terminal_size((100, 20)).columns - 1]
-            print(f"\r{text:<{shutil.get_terminal_size((100, 20)).columns - 1}}", end="",
-                  file=self.stream, flush=True)
+            width = shutil.get_terminal_size((100, 20)).columns - 1
+            print(f"\r{self.line(fraction, desc)[:width]:<{width}}", end="", file=self.stream,
+                  flush=True)
             self._drawn = True
         elif new_stage or now - self._last_print >= self.every or fraction >= 1.0:
             print(self.line(fraction, desc), file=self.stream, flush=True)
