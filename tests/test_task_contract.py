@@ -308,3 +308,26 @@ def test_curate_thresholds_are_declared_once(studio_widgets):
     for name in FILTER_NAMES:
         widget = studio_widgets[f"curate-{name}"]
         assert (widget.minimum, widget.maximum) == (SETTINGS[name].minimum, SETTINGS[name].maximum)
+
+
+def test_cli_progress_bar_shows_stage_percent_and_time_left():
+    import io
+
+    from pipelines.commands import ProgressBar
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    log, term = io.StringIO(), Terminal()
+    for stream in (log, term):
+        bar = ProgressBar(stream, every=60)
+        bar(0.0, "load model")
+        bar(0.5, "frame 5/10")
+        bar(0.6, "frame 6/10")  # same stage, within 60 s: no new line off a terminal
+        bar(1.0, "done")
+        bar.close()
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 3 and "50%" in lines[1] and "left" in lines[1] and "frame 5/10" in lines[1]
+    assert lines[2].startswith("[" + "#" * 24 + "]") and "100%" in lines[2]
+    assert term.getvalue().count("\r") == 4 and term.getvalue().endswith("\n")
