@@ -2,7 +2,8 @@
 
 The catalog registers each task's specs, ``cli.py`` adds each task's command, the app builds each
 task's tab, and the Benchmark tab offers each task: all by iterating :data:`TASKS`. Adding a task
-is one new package exporting ``TASK`` plus one line here (see docs/architecture.md).
+is one new package exporting ``TASK`` plus its import and its place in TASKS here (see
+docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Backends: ``classical`` (dense optical flow both ways, occlusion-aware blending;
 ``rife`` (Practical-RIFE's IFNet). Modules: ``settings``, ``types`` (request, result, the pair
 interpolator protocol), ``timing`` (which output frame falls where), ``engine`` (streams a video
 through a pair interpolator: cuts, duplicates), ``classical`` (optical flow), ``rife``, ``job``,
-``command``, ``specs``. The first task added on the task contract: this package plus one line in
+``command``, ``specs``. The first task added on the task contract: this package plus its entry in
 :mod:`pipelines.tasks`.
 """
 
