@@ -63,7 +63,7 @@ class WriteAudit:
             path, mode, flags = args
             writing = (any(c in mode for c in "wax+") if isinstance(mode, str)
                        else bool(flags and flags & self.WRITE_FLAGS))
-            if not writing or isinstance(path, int):
+            if not writing or isinstance(path, int) or path == os.devnull:  # discarded output
                 return
         elif event == "os.mkdir":
             path = args[0]
