@@ -1,7 +1,7 @@
 """The classical keyframe backend: one streaming pass over the video, no weights.
 
-Frames are decoded in order and scaled to the analysis size (:mod:`pipelines.keyframes.frames`)
-on a background thread while this thread analyses them, feeds the shot detector and samples
+Frames are decoded in order on a background thread (:mod:`pipelines.keyframes.frames`) while
+this thread scales them to the analysis size, analyses them, feeds the shot detector and samples
 keyframe candidates. Only a few small frames and compact per-frame records are held, so memory
 does not grow with the video. Afterwards shots are formed from the cuts and keyframes chosen
 from the candidates. Optionally an image encoder (``KeyframeRequest.embed``, e.g. CLIP) embeds
@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import bisect
 import math
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,7 +32,13 @@ import numpy as np
 from pipelines.errors import InputError
 from pipelines.keyframes.analysis import FrameAnalysis
 from pipelines.keyframes.detectors import Cut, ShotDetector, make_detector
-from pipelines.keyframes.frames import HeldFrame, PassIndex, fetch_frames, pass_frames
+from pipelines.keyframes.frames import (  # noqa: F401 (prefetch: for callers)
+    HeldFrame,
+    PassIndex,
+    fetch_frames,
+    pass_frames,
+    prefetch,
+)
 from pipelines.keyframes.select import (
     CandidatePool,
     blocked_mask,
@@ -124,52 +128,6 @@ class KeyframeResult:
     def release(self) -> None:
         """Drop the held full-resolution frames (their memory goes back to the decoder)."""
         self.held = {}
-
-
-def prefetch(items: Iterator[Any], depth: int = 32) -> Iterator[Any]:
-    """Iterate ``items`` on a background thread, ``depth`` items ahead of the consumer.
-
-    Errors raised by ``items`` are re-raised here; stopping early stops the thread.
-    """
-    slots: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(message: tuple[str, Any]) -> bool:
-        while not stop.is_set():
-            try:
-                slots.put(message, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def work() -> None:
-        try:
-            for item in items:
-                if not put(("item", item)):
-                    return
-            put(("end", None))
-        except BaseException as err:  # handed to the consumer, which re-raises it
-            put(("error", err))
-        finally:
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
-
-    worker = threading.Thread(target=work, name="keyframes-decode", daemon=True)
-    worker.start()
-    try:
-        while True:
-            kind, value = slots.get()
-            if kind == "item":
-                yield value
-            elif kind == "error":
-                raise value
-            else:
-                return
-    finally:
-        stop.set()
-        worker.join()
 
 
 class _Embedder:
@@ -336,8 +294,8 @@ class KeyframeRunner:
         index = PassIndex()
         observe = request.observe
         frames = pass_frames(request.video, request.analysis_side, index,
-                             request.decode_threads)
-        for index_, rgb, full in frames if request.decode_threads == 1 else prefetch(frames):
+                             request.decode_threads, background=request.decode_threads != 1)
+        for index_, rgb, full in frames:
             analysis = FrameAnalysis(index_, rgb)
             new = detector.process_frame(analysis)
             usable = not analysis.is_plain(params.flat_std)
