@@ -33,6 +33,7 @@ import sys
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
+from functools import lru_cache
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -335,12 +336,25 @@ def probe_video(path: PathLike, limits: Limits | None = None) -> VideoInfo:
     The frame count comes from the container when it records one, else from duration x fps, else
     from counting packets (demuxing only). The first frame is decoded to learn the rotation and
     to make sure the file holds decodable video.
-    """
-    import av
 
+    A job probes its video several times (checking the input, the runner, the decoder); the
+    answer is remembered for the same file (path, size, modification time and inode) and limits,
+    and each later call costs a ``stat`` instead of opening the file and decoding a frame.
+    """
     limits = limits or get_limits()
     path = Path(path)
     limits.check_file(path)
+    stat = path.stat()
+    return _probe_file(str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino, limits)
+
+
+@lru_cache(maxsize=64)
+def _probe_file(name: str, size: int, mtime_ns: int, inode: int, limits: Limits) -> VideoInfo:
+    """:func:`probe_video` of the file ``name`` as it is now (the other arguments key the cache;
+    a failure raises and is not remembered)."""
+    import av
+
+    path = Path(name)
     with _open_input(path, "video") as container:
         stream = _video_stream(container)
         if stream is None:
