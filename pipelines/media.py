@@ -33,9 +33,9 @@ import sys
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
-from functools import lru_cache
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -881,6 +881,20 @@ def frames_to_zip(path: PathLike, frames: Iterable[np.ndarray] | Iterable[tuple[
                 raise InputError(f"Two frames are both named '{name}'; give each a unique name.")
             names.add(name)
             archive.writestr(name, _encode_image(_check_rgb(frame, "Frames"), None, suffix))
+    return Path(path)
+
+
+def files_to_zip(path: PathLike, files: Iterable[PathLike]) -> Path:
+    """Store existing files in a zip archive under their own names, atomically: the entries are
+    the files' bytes (images already encoded are not encoded again)."""
+    names: set[str] = set()
+    with _atomic_output(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
+        for file in map(Path, files):
+            if file.name in names:
+                raise InputError(f"Two files are both named '{file.name}'; give each a unique "
+                                 f"name.")  # fmt: skip
+            names.add(file.name)
+            archive.write(file, file.name)
     return Path(path)
 
 

@@ -349,6 +349,9 @@ def test_job_writes_every_output(videos):
         assert image.shape == (HEIGHT, WIDTH, 3)
     with zipfile.ZipFile(folder / "keyframes.zip") as archive:
         assert sorted(archive.namelist()) == sorted(Path(s["keyframe_path"]).name for s in shots)
+        for shot in shots:  # the same encoded images as the files
+            path = folder / shot["keyframe_path"]
+            assert archive.read(path.name) == path.read_bytes()
     with open(folder / "shots.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [int(r["keyframe_frame"]) for r in rows] == keyframes

@@ -204,6 +204,20 @@ def test_frames_to_zip(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["frames.zip", "named.zip"]
 
 
+def test_files_to_zip_stores_the_files_bytes(tmp_path):
+    frames = list(fx.moving_frames(2))
+    files = [media.save_image(tmp_path / "one" / "a.jpg", frames[0]),
+             media.save_image(tmp_path / "b.png", frames[1])]  # fmt: skip
+    archive_path = media.files_to_zip(tmp_path / "out.zip", files)
+    with zipfile.ZipFile(archive_path) as archive:
+        assert archive.namelist() == ["a.jpg", "b.png"]
+        for file in files:  # the very bytes on disk, not a second encoding
+            assert archive.read(file.name) == file.read_bytes()
+    with pytest.raises(InputError, match="unique"):
+        media.files_to_zip(tmp_path / "dup.zip", [files[0], files[0]])
+    assert not (tmp_path / "dup.zip").exists()
+
+
 def test_streaming_memory_stays_flat(tmp_path):
     path = tmp_path / "long.mp4"
     with media.VideoWriter(path, 30, preset="ultrafast", crf=30) as writer:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from pipelines.keyframes.classical import KeyframeResult
 from pipelines.keyframes.settings import IMAGE_FORMATS
 from pipelines.keyframes.timecodes import timecode
 from pipelines.manifest import write_json_atomic
-from pipelines.media import frames_to_zip, save_image
+from pipelines.media import files_to_zip, save_image
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 BACKGROUND = (24, 24, 28)
@@ -257,16 +256,13 @@ def write_outputs(folder: Path, result: KeyframeResult, settings: dict,
     sheet = ContactSheet(title, len(keys), result.width, result.height)
     gallery: list[tuple[Path, str]] = []
 
-    def images() -> Iterator[tuple[str, np.ndarray]]:
-        for done, (index, frame) in enumerate(result.keyframe_images(keys), 1):
-            key = keys[index]
-            path = save_image(folder / names[index], frame)
-            sheet.add(frame, key.shot, key.time, index)
-            gallery.append((path, f"Shot {key.shot + 1} · {timecode(key.time)} · frame {index}"))
-            report(done / max(1, len(keys)), "writing keyframes")
-            yield Path(names[index]).name, frame
-
-    zip_path = frames_to_zip(folder / "keyframes.zip", images(), image_format) if keys else None
+    for done, (index, frame) in enumerate(result.keyframe_images(keys), 1):
+        key = keys[index]
+        path = save_image(folder / names[index], frame)
+        sheet.add(frame, key.shot, key.time, index)
+        gallery.append((path, f"Shot {key.shot + 1} · {timecode(key.time)} · frame {index}"))
+        report(done / max(1, len(keys)), "writing keyframes")
+    zip_path = files_to_zip(folder / "keyframes.zip", [p for p, _ in gallery]) if keys else None
     contact = save_image(folder / "contact_sheet.jpg", sheet.image, quality=90)
     plot = save_image(folder / "scores.png", score_plot(result))
     document = shot_document(result, names, settings)
