@@ -862,28 +862,6 @@ def write_webp(path: PathLike, frames: Iterable[np.ndarray], fps: float, *,
     return _save_animation(path, images, fps, "WEBP", quality=quality)
 
 
-def frames_to_zip(path: PathLike, frames: Iterable[np.ndarray] | Iterable[tuple[str, np.ndarray]],
-                  fmt: str = "png") -> Path:
-    """Write frames as images into a zip archive, one entry per frame, atomically.
-
-    Entries are named ``frame_00000.<fmt>``, ... or by the names given with ``(name, frame)``
-    items (``.<fmt>`` is appended to names without a suffix). ``fmt``: png, jpg or webp.
-    """
-    suffix = "." + fmt.lower().lstrip(".")
-    if suffix not in _IMAGE_FORMATS:
-        raise InputError(f"Cannot write frames as {fmt!r}; use png, jpg or webp.")
-    names: set[str] = set()
-    with _atomic_output(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
-        for number, item in enumerate(frames):
-            name, frame = item if isinstance(item, tuple) else (f"frame_{number:05d}", item)
-            name = name if Path(name).suffix else name + suffix
-            if name in names:
-                raise InputError(f"Two frames are both named '{name}'; give each a unique name.")
-            names.add(name)
-            archive.writestr(name, _encode_image(_check_rgb(frame, "Frames"), None, suffix))
-    return Path(path)
-
-
 def files_to_zip(path: PathLike, files: Iterable[PathLike]) -> Path:
     """Store existing files in a zip archive under their own names, atomically: the entries are
     the files' bytes (images already encoded are not encoded again)."""

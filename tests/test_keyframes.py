@@ -18,7 +18,7 @@ import cli
 from pipelines.catalog import build_registry
 from pipelines.errors import InputError, StudioError
 from pipelines.keyframes.analysis import FrameAnalysis, hamming
-from pipelines.keyframes.classical import KeyframeRequest, KeyframeRunner, prefetch
+from pipelines.keyframes.classical import KeyframeRequest, KeyframeRunner
 from pipelines.keyframes.detectors import (
     CombinedDetector,
     ContentDetector,
@@ -27,7 +27,7 @@ from pipelines.keyframes.detectors import (
     make_detector,
 )
 from pipelines.keyframes.evaluate import score_boundaries
-from pipelines.keyframes.frames import frames_at, scaled_frames
+from pipelines.keyframes.frames import frames_at, prefetch, scaled_frames
 from pipelines.keyframes.job import run_keyframes
 from pipelines.keyframes.outputs import sheet_layout
 from pipelines.keyframes.select import CandidatePool

@@ -187,23 +187,6 @@ def test_gif_and_webp_animations(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gif", "a.webp"]
 
 
-def test_frames_to_zip(tmp_path):
-    frames = list(fx.moving_frames(3))
-    numbered = media.frames_to_zip(tmp_path / "frames.zip", frames)
-    with zipfile.ZipFile(numbered) as archive:
-        assert archive.namelist() == ["frame_00000.png", "frame_00001.png", "frame_00002.png"]
-        decoded = np.array(Image.open(io.BytesIO(archive.read("frame_00001.png"))))
-        np.testing.assert_array_equal(decoded, frames[1])
-    named = media.frames_to_zip(tmp_path / "named.zip", [("a", frames[0]), ("b.jpg", frames[1])],
-                                fmt="jpg")
-    with zipfile.ZipFile(named) as archive:
-        assert archive.namelist() == ["a.jpg", "b.jpg"]
-        assert Image.open(io.BytesIO(archive.read("a.jpg"))).format == "JPEG"
-    with pytest.raises(InputError, match="unique"):
-        media.frames_to_zip(tmp_path / "dup.zip", [("a", frames[0]), ("a", frames[1])])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["frames.zip", "named.zip"]
-
-
 def test_files_to_zip_stores_the_files_bytes(tmp_path):
     frames = list(fx.moving_frames(2))
     files = [media.save_image(tmp_path / "one" / "a.jpg", frames[0]),

@@ -32,13 +32,7 @@ import numpy as np
 from pipelines.errors import InputError
 from pipelines.keyframes.analysis import FrameAnalysis
 from pipelines.keyframes.detectors import Cut, ShotDetector, make_detector
-from pipelines.keyframes.frames import (  # noqa: F401 (prefetch: for callers)
-    HeldFrame,
-    PassIndex,
-    fetch_frames,
-    pass_frames,
-    prefetch,
-)
+from pipelines.keyframes.frames import HeldFrame, PassIndex, fetch_frames, pass_frames
 from pipelines.keyframes.select import (
     CandidatePool,
     blocked_mask,
