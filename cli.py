@@ -83,8 +83,14 @@ def cmd_fetch(registry: Registry, args: argparse.Namespace) -> int:
     for spec_id in ids:
         spec = registry.get(spec_id)
         if args.dry_run:
-            print(hub.plan(spec).describe() if spec.needs_weights
-                  else f"{spec_id}: weight-free, nothing to fetch")
+            if not spec.needs_weights:
+                print(f"{spec_id}: weight-free, nothing to fetch")
+                continue
+            if hub.hub_offline() or not hub.reachable(spec):  # what the patterns would take
+                why = "HF_HUB_OFFLINE=1 is set" if hub.hub_offline() else "the Hub is out of reach"
+                print(hub.describe_patterns(spec, why))
+            else:
+                print(hub.plan(spec).describe())
             continue
         folder = registry.fetch(spec_id, progress=None if args.quiet else ProgressBar())
         print(f"{spec_id}: {folder if folder else 'weight-free, nothing to fetch'}")

@@ -28,7 +28,6 @@ token never appears in a message (:func:`scrub`).
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import hashlib
 import json
 import logging
@@ -38,16 +37,15 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from pipelines import layouts
 from pipelines.errors import StudioError, WeightsUnavailable
-
-if TYPE_CHECKING:
-    from pipelines.registry import PipelineSpec, Registry
+from pipelines.spec import PipelineSpec
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +55,6 @@ HEX40 = re.compile(r"^[0-9a-f]{40}$")
 CHUNK = 4 * 1024 * 1024  # bytes per read when hashing or streaming a URL download
 REACH_TIMEOUT_S = 0.8  # "is the Hub reachable?" must answer in under a second
 _TOKEN_PATTERN = re.compile(r"hf_[A-Za-z0-9]{8,}")
-_GLOB_CHARS = set("*?[")
 
 
 # --------------------------------------------------------------------------------------------
@@ -150,8 +147,19 @@ def is_pickle(name: str) -> bool:
     return name.lower().endswith(PICKLE_SUFFIXES)
 
 
-def is_literal(pattern: str) -> bool:
-    return not (_GLOB_CHARS & set(pattern))
+is_literal = layouts.is_literal
+
+
+class SpecCatalog(Protocol):
+    """What pruning and disk use need of a :class:`pipelines.registry.Registry`."""
+
+    cache: Any
+
+    def __iter__(self) -> Iterator[PipelineSpec]: ...
+
+    def get(self, spec_id: str) -> PipelineSpec: ...
+
+    def unload(self, spec_id: str) -> int: ...
 
 
 # --------------------------------------------------------------------------------------------
@@ -234,6 +242,22 @@ def plan(spec: PipelineSpec, *, timeout: float = 10.0) -> FetchPlan:
     return FetchPlan(spec.id, "hub", spec.revision, files, _free_bytes(hub_cache_dir()))
 
 
+def describe_patterns(spec: PipelineSpec, reason: str) -> str:
+    """What a download of ``spec`` would take when the Hub cannot say sizes: its patterns (a
+    diffusers layout's components when its model_index.json is in the cache)."""
+    folder = local_folder(spec) or _snapshot(spec)
+    patterns = spec_patterns(spec, folder)
+    lines = [f"{spec.id}: sizes unknown ({reason}); a download takes the files of "
+             f"{spec.repo_id}" + (f" at revision {spec.revision}" if spec.revision else "")
+             + " matching:"]
+    lines += [f"  {p}" for p in patterns]
+    if spec.layout == "diffusers" and layouts.read_model_index(folder) is None:
+        lines.append("  + each component model_index.json names: its config, tokenizer or "
+                     "processor files, weights" + (f" ({spec.variant})" if spec.variant else "")
+                     + " with their shard index")
+    return "\n".join(lines)
+
+
 def _require_remote(spec: PipelineSpec) -> None:
     if not spec.needs_weights:
         raise StudioError(f"'{spec.id}' needs no weights: nothing to fetch.")
@@ -301,23 +325,29 @@ def _hub_call(spec: PipelineSpec, call: Callable[[], Any]) -> Any:
 
 
 def _hub_remotes(spec: PipelineSpec, timeout: float) -> Iterable[RemoteFile]:
-    """Each file the spec names, with the size, blob name and commit the Hub reports (a HEAD
-    per file; patterns are expanded through the repo's tree at the revision first)."""
+    """Each file the spec needs, with the size, blob name and commit the Hub reports (a HEAD
+    per file). A diffusers layout reads the repo's model_index.json first (it names the
+    components); names with patterns or shards are matched against the repo's tree."""
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
 
     endpoint = hub_endpoint()
     headers = _auth_headers()
-    names: list[str] = [p for p in spec.files if is_literal(p)]
-    if not spec.files or len(names) < len(spec.files):
+    wanted = layouts.spec_files(spec, _model_index_folder(spec, endpoint, timeout))
+    patterns = layouts.allow_patterns(wanted)
+    if patterns and all(is_literal(p) for p in patterns):
+        names = list(patterns)
+    else:
         from huggingface_hub import HfApi
 
         api = HfApi(endpoint=endpoint)
         entries = _hub_call(spec, lambda: list(api.list_repo_tree(
             spec.repo_id, revision=spec.revision, repo_type=spec.repo_type, recursive=True)))
         listed = [e.path for e in entries if getattr(e, "size", None) is not None]
-        patterns = [p for p in spec.files if not is_literal(p)]
-        names += [n for n in listed if n not in names
-                  and (not spec.files or any(fnmatch.fnmatch(n, p) for p in patterns))]
+        names = [n for n in listed if not patterns or layouts.matches(n, patterns)]
+        absent = layouts.missing(None, wanted, set(names))
+        if absent:
+            raise WeightsUnavailable(spec.id, spec.repo_id, "the repo at revision "
+                                     f"{spec.revision or 'main'} has no file matching {absent}")
     for name in names:
         url = hf_hub_url(spec.repo_id, name, revision=spec.revision,
                          repo_type=spec.repo_type, endpoint=endpoint)
@@ -330,6 +360,19 @@ def _hub_remotes(spec: PipelineSpec, timeout: float) -> Iterable[RemoteFile]:
         digest = spec.sha256.get(name) or (etag if HEX64.match(etag) else None)
         yield RemoteFile(name, meta.size, digest, meta.location or url,
                          _hub_file_cached(spec, name), etag, meta.commit_hash)
+
+
+def _model_index_folder(spec: PipelineSpec, endpoint: str, timeout: float) -> Path | None:
+    """For a diffusers layout, the cache folder holding the repo's model_index.json at the
+    pinned revision (downloaded first: a few hundred bytes); None for other layouts."""
+    if spec.layout != "diffusers":
+        return None
+    from huggingface_hub import hf_hub_download
+
+    path = _hub_call(spec, lambda: hf_hub_download(
+        spec.repo_id, layouts.MODEL_INDEX, revision=spec.revision, repo_type=spec.repo_type,
+        endpoint=endpoint, etag_timeout=timeout))
+    return Path(path).parent
 
 
 def _auth_headers() -> dict[str, str]:
@@ -538,19 +581,18 @@ def _remove_file_and_blob(path: Path) -> None:
             target.unlink()
 
 
+def spec_patterns(spec: PipelineSpec, folder: Path | None = None) -> tuple[str, ...]:
+    """The patterns a spec's files match in ``folder`` (weights with their shards and index;
+    a diffusers layout's components read from the folder's model_index.json)."""
+    return layouts.allow_patterns(layouts.spec_files(spec, folder))
+
+
 def files_to_verify(spec: PipelineSpec, folder: Path) -> list[tuple[str, Path]]:
     """The spec's files in ``folder`` whose digest is checked before a load: every file with a
     pinned sha256 and every pickled checkpoint."""
-    names: list[str] = []
-    for pattern in spec.files:
-        if is_literal(pattern):
-            names.append(pattern)
-        else:
-            names += [p.relative_to(folder).as_posix() for p in folder.rglob("*")
-                      if p.is_file() and fnmatch.fnmatch(p.relative_to(folder).as_posix(),
-                                                         pattern)]
-    return [(n, folder / n) for n in names
-            if (n in spec.sha256 or is_pickle(n)) and (folder / n).is_file()]
+    patterns = spec_patterns(spec, folder)
+    names = sorted(n for n in layouts.folder_names(folder) if layouts.matches(n, patterns))
+    return [(n, folder / n) for n in names if n in spec.sha256 or is_pickle(n)]
 
 
 def verify_weights(spec: PipelineSpec, folder: Path | None) -> None:
@@ -558,7 +600,7 @@ def verify_weights(spec: PipelineSpec, folder: Path | None) -> None:
 
     A hand-made local folder (a repo id that is a folder: tests, converted checkpoints) is the
     user's own and is not checked."""
-    if folder is None or not spec.needs_weights or _is_local_repo(spec):
+    if folder is None or not spec.needs_weights or local_folder(spec) is not None:
         return
     for name, path in files_to_verify(spec, folder):
         expected = expected_sha256(spec, name, path)
@@ -569,8 +611,96 @@ def verify_weights(spec: PipelineSpec, folder: Path | None) -> None:
         verify_file(spec, name, path, expected)
 
 
-def _is_local_repo(spec: PipelineSpec) -> bool:
-    return bool(spec.repo_id) and Path(spec.repo_id).expanduser().is_dir()
+# --------------------------------------------------------------------------------------------
+# Weights on disk
+
+
+def auto_fetch_enabled() -> bool:
+    """Whether a load may download missing weights by itself.
+
+    Off by default (a local studio downloads only when asked: Models tab or ``cli.py fetch``);
+    on by default inside a Hugging Face Space, where there is no other way to get weights.
+    ``STUDIO_AUTO_FETCH`` overrides both; ``HF_HUB_OFFLINE=1`` always wins.
+    """
+    if hub_offline():
+        return False
+    flag = os.environ.get("STUDIO_AUTO_FETCH")
+    if flag is not None:
+        return flag.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(os.environ.get("SPACE_ID"))
+
+
+def local_folder(spec: PipelineSpec) -> Path | None:
+    """A repo id that is an existing folder is used in place (tests, hand-made checkpoints)."""
+    path = Path(spec.repo_id).expanduser() if spec.repo_id else None
+    return path if path is not None and path.is_dir() else None
+
+
+def _snapshot(spec: PipelineSpec) -> Path | None:
+    """The Hub cache's snapshot of the spec's repo at its revision, if one is on disk."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return Path(snapshot_download(spec.repo_id, revision=spec.revision,
+                                      local_files_only=True, repo_type=spec.repo_type))
+    except (LocalEntryNotFoundError, FileNotFoundError, OSError, ValueError):
+        return None
+
+
+def missing_files(spec: PipelineSpec, folder: Path) -> list[str]:
+    """The files of the spec that ``folder`` lacks (a sharded weights file counts only with its
+    index and every shard the index lists)."""
+    return layouts.missing(folder, layouts.spec_files(spec, folder))
+
+
+def cached_weights(spec: PipelineSpec) -> Path | None:
+    """The local folder with every file the spec needs, or None; never touches the network.
+
+    A URL spec's folder lives beside the Hub cache (:func:`url_folder`); a Hub spec's is its
+    snapshot at the pinned revision.
+    """
+    if not spec.needs_weights:
+        return None
+    folder = local_folder(spec)
+    if folder is None and spec.urls:
+        folder = url_folder(spec)
+        return folder if all((folder / name).is_file() for name in spec.files) else None
+    if folder is None:
+        folder = _snapshot(spec)
+    return folder if folder is not None and not missing_files(spec, folder) else None
+
+
+def fetch_weights(spec: PipelineSpec, progress: ProgressCallback | None = None,
+                  cancel: threading.Event | None = None) -> Path:
+    """Download exactly the spec's files (Hub cache, or the URL cache beside it), resuming
+    partial files and checking pickled checkpoints' sha256; returns their folder.
+
+    ``progress`` receives :class:`FetchProgress` updates; setting ``cancel`` stops the download
+    (raising :class:`FetchCancelled`) and keeps what arrived.
+    """
+    if not spec.needs_weights:
+        raise StudioError(f"'{spec.id}' needs no weights: nothing to fetch.")
+    found = cached_weights(spec)
+    if found is not None:
+        return found
+    own = local_folder(spec)
+    if own is not None:
+        raise WeightsUnavailable(spec.id, spec.repo_id,
+                                 f"missing in the folder: {missing_files(spec, own)}")
+    if hub_offline():
+        raise WeightsUnavailable(spec.id, spec.repo_id, "HF_HUB_OFFLINE=1 is set")
+    folder = fetch(spec, progress=progress, cancel=cancel)
+    absent = missing_files(spec, folder)
+    if absent:
+        raise WeightsUnavailable(spec.id, spec.repo_id, f"the repo has no file matching {absent}")
+    return folder
+
+
+def folder_bytes(folder: Path, patterns: tuple[str, ...] = ()) -> int:
+    """Size of the files in ``folder`` (following the Hub cache's symlinks to blobs)."""
+    return sum((folder / n).stat().st_size for n in layouts.folder_names(folder)
+               if not patterns or layouts.matches(n, patterns))
 
 
 # --------------------------------------------------------------------------------------------
@@ -780,7 +910,7 @@ def reachable(spec: PipelineSpec | None = None, timeout: float = REACH_TIMEOUT_S
 
 def spec_files_on_disk(spec: PipelineSpec) -> list[Path]:
     """Paths (links into blobs) of the spec's files present in the cache, any revision."""
-    if not spec.needs_weights or _is_local_repo(spec):
+    if not spec.needs_weights or local_folder(spec) is not None:
         return []
     if spec.urls:
         folder = url_folder(spec)
@@ -794,10 +924,9 @@ def spec_files_on_disk(spec: PipelineSpec) -> list[Path]:
         chosen = [s for s in chosen if s.name == pinned]
     found = []
     for snap in chosen:
-        for path in snap.rglob("*"):
-            rel = path.relative_to(snap).as_posix()
-            if path.is_file() and any(fnmatch.fnmatch(rel, p) for p in spec.files):
-                found.append(path)
+        patterns = spec_patterns(spec, snap)
+        found += [snap / n for n in sorted(layouts.folder_names(snap))
+                  if layouts.matches(n, patterns)]
     return found
 
 
@@ -813,7 +942,7 @@ def spec_disk_bytes(spec: PipelineSpec) -> int:
     return sum(p.resolve().stat().st_size for p in spec_files_on_disk(spec))
 
 
-def disk_usage(registry: Registry) -> tuple[dict[str, int], int]:
+def disk_usage(registry: Iterable[PipelineSpec]) -> tuple[dict[str, int], int]:
     """Bytes per spec, and the total with blobs shared by several specs counted once."""
     per_spec: dict[str, int] = {}
     blobs: dict[Path, int] = {}
@@ -842,20 +971,18 @@ class PruneResult:
                 f"{human_bytes(self.freed_bytes)}{kept}.")
 
 
-def prune(registry: Registry, spec_id: str) -> PruneResult:
+def prune(registry: SpecCatalog, spec_id: str) -> PruneResult:
     """Delete one spec's files from the cache; blobs another spec still links to stay."""
     spec = registry.get(spec_id)
     result = PruneResult(spec_id)
     if not spec.needs_weights:
         raise StudioError(f"'{spec_id}' has no weights: nothing to delete.")
-    if _is_local_repo(spec):
+    if local_folder(spec) is not None:
         raise StudioError(f"'{spec_id}' reads its files from the folder {spec.repo_id}, which "
                           "the studio does not manage; delete that folder yourself.")
     if registry.cache.entries_for(spec_id):
         registry.unload(spec_id)
     # Files of the other specs that are complete on disk stay (a partial spec protects nothing).
-    from pipelines.registry import cached_weights
-
     others = [p for other in registry if other.id != spec_id and other.needs_weights
               and cached_weights(other) is not None for p in spec_files_on_disk(other)]
     keep_links = {p.absolute() for p in others}

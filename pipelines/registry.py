@@ -13,11 +13,8 @@ as :class:`WeightsUnavailable` instead of hanging on the network.
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
-import importlib
 import logging
 import os
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -25,17 +22,46 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from pipelines import device as dev
 from pipelines.errors import InputError, StudioError, UnknownPipeline, WeightsUnavailable
+from pipelines.hub import (  # what is on disk and how it arrives (re-exported for callers)
+    auto_fetch_enabled,
+    cached_weights,
+    fetch_weights,
+    folder_bytes,
+    local_folder,
+    spec_disk_bytes,
+    spec_patterns,
+    verify_weights,
+)
 from pipelines.progress import Progress
+from pipelines.spec import GIB, KINDS, Builder, Kind, PipelineSpec
+
+__all__ = [
+    "GIB",
+    "KINDS",
+    "STATUS_HEADERS",
+    "Builder",
+    "Kind",
+    "LoadContext",
+    "ModelCache",
+    "PipelineSpec",
+    "Registry",
+    "Runner",
+    "RunnerInfo",
+    "auto_fetch_enabled",
+    "cached_weights",
+    "describe",
+    "fetch_weights",
+    "folder_bytes",
+    "status_rows",
+    "verify_weights",
+]
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["classical", "diffusers", "transformers", "spandrel", "torch"]
-KINDS: tuple[str, ...] = ("classical", "diffusers", "transformers", "spandrel", "torch")
-GIB = 1024**3
 
 
 @runtime_checkable
@@ -103,203 +129,6 @@ class LoadContext:
     @property
     def torch_dtype(self):
         return dev.torch_dtype(self.dtype)
-
-
-Builder = Callable[[LoadContext], Runner]
-
-
-@dataclass(frozen=True)
-class PipelineSpec:
-    """One backend of one task, declared as data.
-
-    ``builder`` is a callable or a ``"module:function"`` string that is imported on first load,
-    so declaring a spec never imports torch or a model library.
-    """
-
-    id: str
-    task: str
-    label: str
-    kind: Kind
-    builder: Builder | str
-    repo_id: str | None = None
-    revision: str | None = None
-    files: tuple[str, ...] = ()
-    license: str = ""
-    est_memory_gb: float = 0.0
-    dtypes: tuple[str, ...] = ("float32",)
-    needs_gpu: bool = False
-    tags: tuple[str, ...] = ()
-    description: str = ""
-    # Where the weights come from and how they are checked (pipelines/hub.py):
-    repo_type: str = "model"  # Hub repo kind: model, dataset or space
-    sha256: dict[str, str] = field(default_factory=dict, hash=False)  # file -> hex digest
-    urls: dict[str, str] = field(default_factory=dict, hash=False)  # file -> HTTPS source
-    gated: bool = False  # the Hub repo asks users to accept a licence before downloading
-
-    def __post_init__(self) -> None:
-        if not self.id.startswith(f"{self.task}."):
-            raise ValueError(f"spec id '{self.id}' must start with its task '{self.task}.'")
-        if self.kind not in KINDS:
-            raise ValueError(f"spec '{self.id}': kind '{self.kind}' is not one of {KINDS}")
-        if (self.kind == "classical") != (self.repo_id is None):
-            raise ValueError(f"spec '{self.id}': only classical specs have no repo_id")
-        if not self.dtypes or any(d not in dev.DTYPE_NAMES for d in self.dtypes):
-            raise ValueError(f"spec '{self.id}': dtypes must be drawn from {dev.DTYPE_NAMES}")
-        for name in ("files", "tags", "dtypes"):
-            if isinstance(getattr(self, name), str):
-                raise ValueError(f"spec '{self.id}': {name} must be a tuple, not a string")
-        _check_sources(self)
-
-    @property
-    def needs_weights(self) -> bool:
-        return self.repo_id is not None
-
-    @property
-    def source(self) -> str:
-        """``url`` (files from HTTPS addresses), ``hub`` (a Hub repo) or ``none``."""
-        return "url" if self.urls else ("hub" if self.needs_weights else "none")
-
-    @property
-    def est_bytes(self) -> int:
-        return int(self.est_memory_gb * GIB)
-
-    def resolve_builder(self) -> Builder:
-        if callable(self.builder):
-            return self.builder
-        module_name, _, attr = self.builder.partition(":")
-        return getattr(importlib.import_module(module_name), attr)
-
-
-def _check_sources(spec: PipelineSpec) -> None:
-    """Digests are 64 lowercase hex digits of the spec's own files; every URL is HTTPS (plain
-    HTTP only on the loopback interface, for tests) and has a digest; a URL spec takes all its
-    files from URLs."""
-    from urllib.parse import urlsplit
-
-    for name, digest in spec.sha256.items():
-        if name not in spec.files or not re.fullmatch(r"[0-9a-f]{64}", digest):
-            raise ValueError(f"spec '{spec.id}': sha256 must map its files to 64 lowercase hex "
-                             f"digits; got {name!r}: {digest!r}")
-    if not spec.urls:
-        return
-    if set(spec.urls) != set(spec.files):
-        raise ValueError(f"spec '{spec.id}': urls must name exactly its files {spec.files}")
-    for name, url in spec.urls.items():
-        parts = urlsplit(url)
-        loopback = parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost", "::1"}
-        if parts.scheme != "https" and not loopback:
-            raise ValueError(f"spec '{spec.id}': the URL of {name} must use https: {url}")
-        if name not in spec.sha256:
-            raise ValueError(f"spec '{spec.id}': the URL file {name} needs a sha256")
-
-
-# --------------------------------------------------------------------------------------------
-# Weights on disk
-
-
-def _hub_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def auto_fetch_enabled() -> bool:
-    """Whether a load may download missing weights by itself.
-
-    Off by default (a local studio downloads only when asked: Models tab or ``cli.py fetch``);
-    on by default inside a Hugging Face Space, where there is no other way to get weights.
-    ``STUDIO_AUTO_FETCH`` overrides both; ``HF_HUB_OFFLINE=1`` always wins.
-    """
-    if _hub_offline():
-        return False
-    flag = os.environ.get("STUDIO_AUTO_FETCH")
-    if flag is not None:
-        return flag.strip().lower() in {"1", "true", "yes", "on"}
-    return bool(os.environ.get("SPACE_ID"))
-
-
-def _local_folder(spec: PipelineSpec) -> Path | None:
-    """A repo id that is an existing folder is used in place (tests, hand-made checkpoints)."""
-    path = Path(spec.repo_id).expanduser() if spec.repo_id else None
-    return path if path is not None and path.is_dir() else None
-
-
-def _missing_patterns(folder: Path, patterns: tuple[str, ...]) -> list[str]:
-    names = [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()]
-    return [pat for pat in patterns if not any(fnmatch.fnmatch(n, pat) for n in names)]
-
-
-def cached_weights(spec: PipelineSpec) -> Path | None:
-    """The local folder with every file the spec needs, or None; never touches the network.
-
-    A URL spec's folder lives beside the Hub cache (``pipelines.hub.url_folder``); a Hub spec's
-    is its snapshot at the pinned revision.
-    """
-    if not spec.needs_weights:
-        return None
-    folder = _local_folder(spec)
-    if folder is None and spec.urls:
-        from pipelines.hub import url_folder
-
-        folder = url_folder(spec)
-        return folder if all((folder / name).is_file() for name in spec.files) else None
-    if folder is None:
-        from huggingface_hub import snapshot_download
-        from huggingface_hub.errors import LocalEntryNotFoundError
-
-        try:
-            folder = Path(
-                snapshot_download(
-                    spec.repo_id,
-                    revision=spec.revision,
-                    allow_patterns=list(spec.files) or None,
-                    local_files_only=True,
-                    repo_type=spec.repo_type,
-                )
-            )
-        except (LocalEntryNotFoundError, FileNotFoundError, OSError, ValueError):
-            return None
-    if spec.files and _missing_patterns(folder, spec.files):
-        return None
-    return folder
-
-
-def fetch_weights(
-    spec: PipelineSpec,
-    progress: Callable[[Any], None] | None = None,
-    cancel: threading.Event | None = None,
-) -> Path:
-    """Download exactly the spec's files (Hub cache, or the URL cache beside it), resuming
-    partial files and checking pickled checkpoints' sha256; returns their folder.
-
-    ``progress`` receives :class:`pipelines.hub.FetchProgress` updates; setting ``cancel``
-    stops the download (raising :class:`pipelines.hub.FetchCancelled`) and keeps what arrived.
-    """
-    if not spec.needs_weights:
-        raise StudioError(f"'{spec.id}' needs no weights: nothing to fetch.")
-    local = cached_weights(spec)
-    if local is not None:
-        return local
-    if _local_folder(spec) is not None:
-        missing = _missing_patterns(_local_folder(spec), spec.files)
-        raise WeightsUnavailable(spec.id, spec.repo_id, f"missing in the folder: {missing}")
-    if _hub_offline():
-        raise WeightsUnavailable(spec.id, spec.repo_id, "HF_HUB_OFFLINE=1 is set")
-    from pipelines import hub
-
-    folder = hub.fetch(spec, progress=progress, cancel=cancel)
-    missing = _missing_patterns(folder, spec.files)
-    if missing:
-        raise WeightsUnavailable(spec.id, spec.repo_id, f"the repo has no file matching {missing}")
-    return folder
-
-
-def folder_bytes(folder: Path, patterns: tuple[str, ...] = ()) -> int:
-    """Size of the files in ``folder`` (following the Hub cache's symlinks to blobs)."""
-    total = 0
-    for path in folder.rglob("*"):
-        rel = path.relative_to(folder).as_posix()
-        if path.is_file() and (not patterns or any(fnmatch.fnmatch(rel, p) for p in patterns)):
-            total += path.stat().st_size
-    return total
 
 
 # --------------------------------------------------------------------------------------------
@@ -589,13 +418,11 @@ class Registry:
         return specs[0]
 
     def status(self, spec_id: str) -> SpecStatus:
-        from pipelines.hub import spec_disk_bytes
-
         spec = self.get(spec_id)
         folder = cached_weights(spec)
         on_disk = folder is not None or not spec.needs_weights
-        if folder is not None and _local_folder(spec) is not None:
-            size = folder_bytes(folder, spec.files)
+        if folder is not None and local_folder(spec) is not None:
+            size = folder_bytes(folder, spec_patterns(spec, folder))
         else:  # what the spec holds in the cache, complete or not
             size = spec_disk_bytes(spec)
         loaded = tuple(f"{e.key[1]} {e.key[2]}" for e in self.cache.entries_for(spec_id))
@@ -668,14 +495,6 @@ STATUS_HEADERS = (
     "id", "task", "kind", "repo", "revision", "licence", "est. GB", "on disk", "disk MB", "loaded",
     "gated", "source",
 )  # fmt: skip
-
-
-def verify_weights(spec: PipelineSpec, folder: Path | None) -> None:
-    """Check the spec's pinned and pickled files against their sha256 (pipelines.hub)."""
-    if folder is not None and spec.needs_weights:
-        from pipelines.hub import verify_weights as verify
-
-        verify(spec, folder)
 
 
 def status_rows(registry: Registry) -> list[list[Any]]:

@@ -98,7 +98,7 @@ def _wan_transformer(in_channels: int, out_channels: int = 16, image_dim: int | 
     )  # fmt: skip
 
 
-def tiny_wan21(folder: Path, flf: bool = False) -> Path:
+def tiny_wan21(folder: Path, flf: bool = False, **save) -> Path:
     """Wan2.1-I2V-14B-480P-Diffusers' layout: CLIP image encoder and processor included. With
     ``flf``, Wan2.1-FLF2V's: the transformer embeds the positions of two CLIP pictures."""
     import torch
@@ -119,12 +119,12 @@ def tiny_wan21(folder: Path, flf: bool = False) -> Path:
         # Two pictures of 32x32 CLIP patches plus a class token each (FLF2V's position table).
         transformer=_wan_transformer(36, image_dim=4, pos_embed_seq_len=2 * 1025 if flf else None),
     )  # fmt: skip
-    pipe.save_pretrained(folder)
+    pipe.save_pretrained(folder, **save)
     shutil.rmtree(folder / "_spm")
     return folder
 
 
-def tiny_wan22_a14b(folder: Path) -> Path:
+def tiny_wan22_a14b(folder: Path, **save) -> Path:
     """Wan2.2-I2V-A14B-Diffusers' layout: two transformers, a boundary ratio, no CLIP."""
     from diffusers import FlowMatchEulerDiscreteScheduler, WanImageToVideoPipeline
 
@@ -135,12 +135,12 @@ def tiny_wan22_a14b(folder: Path) -> Path:
         image_encoder=None, transformer=_wan_transformer(36),
         transformer_2=_wan_transformer(36), boundary_ratio=0.875,
     )  # fmt: skip
-    pipe.save_pretrained(folder)
+    pipe.save_pretrained(folder, **save)
     shutil.rmtree(folder / "_spm")
     return folder
 
 
-def tiny_wan22_5b(folder: Path) -> Path:
+def tiny_wan22_5b(folder: Path, **save) -> Path:
     """Wan2.2-TI2V-5B-Diffusers' layout: one transformer, the 48-channel VAE, expand_timesteps."""
     from diffusers import FlowMatchEulerDiscreteScheduler, WanImageToVideoPipeline
 
@@ -151,7 +151,7 @@ def tiny_wan22_5b(folder: Path) -> Path:
         image_encoder=None, transformer=_wan_transformer(48, out_channels=48),
         expand_timesteps=True,
     )  # fmt: skip
-    pipe.save_pretrained(folder)
+    pipe.save_pretrained(folder, **save)
     shutil.rmtree(folder / "_spm")
     return folder
 
@@ -186,19 +186,19 @@ def _ltx_components(folder: Path):
                 tokenizer=tokenizer, transformer=transformer)
 
 
-def tiny_ltx(folder: Path, condition: bool = False) -> Path:
+def tiny_ltx(folder: Path, condition: bool = False, **save) -> Path:
     """LTX-Video 0.9.1 (image-to-video) or 0.9.7 (condition) in diffusers format: a VAE with
     timestep conditioning and a SentencePiece-only tokenizer folder, as the real repos."""
     from diffusers import LTXConditionPipeline, LTXImageToVideoPipeline
 
     cls = LTXConditionPipeline if condition else LTXImageToVideoPipeline
-    cls(**_ltx_components(folder)).save_pretrained(folder)
+    cls(**_ltx_components(folder)).save_pretrained(folder, **save)
     shutil.rmtree(folder / "_spm")
     sentencepiece_only(folder)
     return folder
 
 
-def tiny_cogvideox(folder: Path) -> Path:
+def tiny_cogvideox(folder: Path, **save) -> Path:
     """CogVideoX-5b-I2V's layout: learned positional embeddings for one size (here 96x64),
     226 text tokens, a SentencePiece-only tokenizer folder."""
     import torch
@@ -227,7 +227,7 @@ def tiny_cogvideox(folder: Path) -> Path:
     CogVideoXImageToVideoPipeline(
         tokenizer=tokenizer, text_encoder=encoder, vae=vae, transformer=transformer,
         scheduler=CogVideoXDDIMScheduler(),
-    ).save_pretrained(folder)  # fmt: skip
+    ).save_pretrained(folder, **save)  # fmt: skip
     shutil.rmtree(folder / "_spm")
     sentencepiece_only(folder)
     return folder
@@ -277,7 +277,7 @@ def qwen_tokenizer(folder: Path):
     return tokenizer
 
 
-def tiny_hunyuan15(folder: Path) -> Path:
+def tiny_hunyuan15(folder: Path, **save) -> Path:
     """HunyuanVideo-1.5-Diffusers-480p_i2v's layout: Qwen2.5-VL text model, ByT5 glyph encoder,
     SigLIP image encoder and processor, a classifier-free guider, the 1.5 VAE."""
     import torch
@@ -335,7 +335,7 @@ def tiny_hunyuan15(folder: Path) -> Path:
         guider=ClassifierFreeGuidance(guidance_scale=6.0), image_encoder=image_encoder,
         feature_extractor=SiglipImageProcessor(size={"height": 16, "width": 16}),
     )  # fmt: skip
-    pipe.save_pretrained(folder)
+    pipe.save_pretrained(folder, **save)
     shutil.rmtree(folder / "_qwen")
     return folder
 
@@ -351,3 +351,61 @@ def hub_snapshot(cache: Path, repo_id: str) -> Path:
     (repo / "refs").mkdir(parents=True, exist_ok=True)
     (repo / "refs" / "main").write_text(commit)
     return repo / "snapshots" / commit
+
+
+# Small enough that every text encoder and transformer of the tiny pipelines is saved in at least
+# two shards with its index, as the real repos store their large components.
+SHARD_SIZE = "24KB"
+
+
+def builders() -> dict:
+    """Every diffusers spec of the catalog -> the tiny builder of its repo's layout (a test
+    checks that no spec is missing). Builders take ``folder`` and ``save_pretrained`` options."""
+    from functools import partial
+
+    from tests.portrait_fixtures import tiny_svd
+
+    svd = partial(tiny_svd, variants=(None, "fp16"))  # the real repos hold fp32 and fp16 files
+    condition = partial(tiny_ltx, condition=True)
+    return {
+        "portrait.svd": svd,
+        "portrait.svd-xt": svd,
+        "portrait.ltx-video": tiny_ltx,
+        "portrait.ltx-0.9.7": condition,
+        "portrait.ltx-0.9.7-distilled": condition,
+        "portrait.wan2.1-i2v-14b-480p": tiny_wan21,
+        "portrait.wan2.1-i2v-14b-480p-lightx2v": tiny_wan21,
+        "portrait.wan2.1-i2v-14b-720p": tiny_wan21,
+        "portrait.wan2.1-flf2v-14b-720p": partial(tiny_wan21, flf=True),
+        "portrait.wan2.2-i2v-a14b": tiny_wan22_a14b,
+        "portrait.wan2.2-ti2v-5b": tiny_wan22_5b,
+        "portrait.cogvideox-5b-i2v": tiny_cogvideox,
+        "portrait.hunyuanvideo-1.5-i2v": tiny_hunyuan15,
+    }
+
+
+def download_like_hub(repo: Path, snapshot: Path, patterns) -> list[str]:
+    """Copy into ``snapshot`` exactly the files of ``repo`` that ``snapshot_download`` with
+    ``allow_patterns=patterns`` would take (huggingface_hub's own filter); returns their names."""
+    from huggingface_hub.utils import filter_repo_objects
+
+    names = sorted(p.relative_to(repo).as_posix() for p in repo.rglob("*") if p.is_file())
+    taken = list(filter_repo_objects(names, allow_patterns=list(patterns)))
+    for name in taken:
+        (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(repo / name, snapshot / name)
+    return taken
+
+
+def cached_repo(cache: Path, spec, build=None) -> tuple[Path, Path]:
+    """The spec's repo made tiny and sharded (every variant the real repo has) in a folder
+    beside ``cache``, then placed in the cache as a real fetch would: its model_index.json
+    first, then the files the spec's own patterns select. Returns (repo folder, snapshot)."""
+    from pipelines import hub
+
+    repo = cache.parent / f"{cache.name}-repos" / spec.repo_id.replace("/", "--")
+    if not (repo / "model_index.json").is_file():
+        (build or builders()[spec.id])(repo, max_shard_size=SHARD_SIZE)
+    snapshot = hub_snapshot(cache, spec.repo_id)
+    download_like_hub(repo, snapshot, hub.spec_patterns(spec, repo))
+    return repo, snapshot

@@ -15,8 +15,9 @@ import numpy as np
 from pipelines.portrait.svd import SVD_SCHEDULER_CONFIG
 
 
-def tiny_svd(folder: Path) -> Path:
-    """A StableVideoDiffusionPipeline folder with SVD's file names (fp16 variant)."""
+def tiny_svd(folder: Path, variants: tuple[str | None, ...] = ("fp16",), **save) -> Path:
+    """A StableVideoDiffusionPipeline folder with SVD's file names: the fp16 variant, and with
+    ``variants=(None, "fp16")`` the plain (fp32) files beside it, as the real repos hold both."""
     import torch
     from diffusers import (
         AutoencoderKLTemporalDecoder,
@@ -60,7 +61,8 @@ def tiny_svd(folder: Path) -> Path:
         vae=vae, image_encoder=encoder, unet=unet, scheduler=scheduler,
         feature_extractor=CLIPImageProcessor(crop_size=224, size=224),
     )  # fmt: skip
-    pipe.save_pretrained(folder, variant="fp16")
+    for variant in variants:
+        pipe.save_pretrained(folder, variant=variant, **save)
     return folder
 
 

@@ -395,3 +395,38 @@ def test_models_tab_shows_disk_and_gated_specs_and_builds_its_controls(online):
     names = {d.get("api_name") for d in demo.config["dependencies"]}
     assert {"models_fetch", "models_delete", "models_cancel_fetch"} <= names
     assert downloads.cancel(downloads.new_cancel_token()).startswith("Cancelling")
+
+
+def test_a_sharded_diffusers_repo_is_planned_fetched_and_loaded_as_its_loader_needs(
+        online, capsys, tmp_path):
+    """A repo laid out as the real Wan 2.2 TI2V-5B one, plus an fp16 copy, a single-file
+    checkpoint and a model card: the dry run lists the plain shards with their indexes and
+    nothing else, the fetch takes exactly those, and the pipeline loads from them."""
+    from tests import i2v_fixtures as fx
+
+    repo = tmp_path / "repo"
+    for variant in (None, "fp16"):
+        fx.tiny_wan22_5b(repo, max_shard_size=fx.SHARD_SIZE, variant=variant)
+    (repo / "wan2.2_ti2v_5B.safetensors").write_bytes(b"x" * 64)  # a single-file checkpoint
+    (repo / "README.md").write_text("a model card")
+    files = {p.relative_to(repo).as_posix(): p.read_bytes() for p in repo.rglob("*")
+             if p.is_file()}
+    online.add_repo(REPO, files)
+    registry = build_registry()
+    spec = registry.replace("portrait.wan2.2-ti2v-5b", repo_id=REPO, revision=COMMIT,
+                            needs_gpu=False)
+    assert cli.main(["fetch", "--dry-run", spec.id], registry=registry) == 0
+    out = capsys.readouterr().out
+    wanted = {n for n in files if ".fp16" not in n and "/" in n}  # every plain component file
+    listed = {line.split()[0] for line in out.splitlines()[1:-1]}
+    assert listed == wanted | {"model_index.json"}
+    assert "transformer/diffusion_pytorch_model.safetensors.index.json" in listed
+    assert sum("text_encoder/model-0000" in n for n in listed) >= 2
+    assert hub.human_bytes(sum(len(files[n]) for n in listed)) in out.splitlines()[0]
+    assert cached_weights(spec) is None
+    assert cli.main(["fetch", spec.id, "--quiet"], registry=registry) == 0
+    folder = cached_weights(spec)
+    assert folder is not None
+    assert {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} == listed
+    runner = registry.load(spec.id, device="cpu", dtype="float32")
+    assert {"transformer", "text_encoder", "vae"} <= set(runner.modules())

@@ -20,16 +20,10 @@ from pipelines.portrait.specs import CACHES
 from pipelines.portrait.types import AnimateRequest, DitSettings, Keyframe, LoraChoice
 from tests import i2v_fixtures as fx
 
-BACKENDS = {
-    "portrait.wan2.1-i2v-14b-480p": fx.tiny_wan21,
-    "portrait.wan2.2-i2v-a14b": fx.tiny_wan22_a14b,
-    "portrait.wan2.2-ti2v-5b": fx.tiny_wan22_5b,
-    "portrait.ltx-video": fx.tiny_ltx,
-    "portrait.ltx-0.9.7": lambda folder: fx.tiny_ltx(folder, condition=True),
-    "portrait.cogvideox-5b-i2v": fx.tiny_cogvideox,
-    "portrait.hunyuanvideo-1.5-i2v": fx.tiny_hunyuan15,
-    "portrait.wan2.1-flf2v-14b-720p": lambda folder: fx.tiny_wan21(folder, flf=True),
-}
+BACKENDS = {spec_id: build for spec_id, build in fx.builders().items() if spec_id in (
+    "portrait.wan2.1-i2v-14b-480p", "portrait.wan2.2-i2v-a14b", "portrait.wan2.2-ti2v-5b",
+    "portrait.ltx-video", "portrait.ltx-0.9.7", "portrait.cogvideox-5b-i2v",
+    "portrait.hunyuanvideo-1.5-i2v", "portrait.wan2.1-flf2v-14b-720p")}
 WAN = "portrait.wan2.1-i2v-14b-480p"
 
 
@@ -38,11 +32,12 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture(scope="session")
 def hub_cache(tmp_path_factory):
-    """A Hugging Face cache holding every tiny checkpoint under its real repo id."""
+    """A Hugging Face cache holding every tiny checkpoint under its real repo id, sharded and
+    placed by the spec's own file patterns (tests/test_layouts.py covers every spec)."""
     cache = tmp_path_factory.mktemp("hub")
     specs = build_registry()
     for spec_id, build in BACKENDS.items():
-        build(fx.hub_snapshot(cache, specs.get(spec_id).repo_id))
+        fx.cached_repo(cache, specs.get(spec_id), build)
     return cache
 
 

@@ -43,8 +43,8 @@ def registry(tmp_path_factory):
 
     cache = tmp_path_factory.mktemp("hub")
     reg = build_registry()
-    fx.tiny_wan21(fx.hub_snapshot(cache, reg.get(WAN).repo_id))
-    fx.tiny_wan21(fx.hub_snapshot(cache, reg.get(FLF).repo_id), flf=True)
+    for spec_id in (WAN, FLF):  # sharded, placed by the spec's own patterns
+        fx.cached_repo(cache, reg.get(spec_id))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
         patch.setenv("HF_HUB_OFFLINE", "1")

@@ -31,7 +31,9 @@ def svd_registry(tmp_path_factory):
     # The real spec, its real file patterns, pointed at the tiny folder. Tiny models run on the
     # CPU, so the GPU requirement of the full-size model is lifted for the test.
     spec = registry.replace("portrait.svd", repo_id=str(folder), needs_gpu=False)
-    assert "unet/diffusion_pytorch_model.fp16.safetensors" in spec.files
+    from pipelines.layouts import spec_files
+
+    assert "unet/diffusion_pytorch_model.fp16.safetensors" in spec_files(spec, folder)
     return registry
 
 

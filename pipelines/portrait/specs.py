@@ -8,51 +8,21 @@ from pipelines.portrait.liveportrait.specs import SPECS as LIVEPORTRAIT_SPECS
 from pipelines.portrait.types import LoraChoice
 from pipelines.registry import PipelineSpec
 
-_SVD_FILES = (
-    "model_index.json",
-    "feature_extractor/preprocessor_config.json",
-    "image_encoder/config.json",
-    "image_encoder/model.fp16.safetensors",
-    "scheduler/scheduler_config.json",
-    "unet/config.json",
-    "unet/diffusion_pytorch_model.fp16.safetensors",
-    "vae/config.json",
-    "vae/diffusion_pytorch_model.fp16.safetensors",
-)
 _SVD_LICENSE = "other: stable-video-diffusion-community (Stability AI)"
-
-# Files of a diffusers-format DiT image-to-video repo (no single-file checkpoints, no fp32
-# duplicates): each model folder's config plus its safetensors (sharded or not, with the index).
-def _dit_files(*folders: str, tokenizers: tuple[str, ...] = ("tokenizer",),
-               processors: tuple[str, ...] = ()) -> tuple[str, ...]:
-    files = ["model_index.json", "scheduler/scheduler_config.json"]
-    for folder in folders:
-        files += [f"{folder}/config.json", f"{folder}/*.safetensors"]
-    files += [f"{name}/*" for name in (*tokenizers, *processors)]
-    return tuple(files)
-
-
-_WAN21_FILES = _dit_files("transformer", "text_encoder", "image_encoder", "vae",
-                          processors=("image_processor",))
-_WAN22_A14B_FILES = _dit_files("transformer", "transformer_2", "text_encoder", "vae")
-_WAN22_5B_FILES = _dit_files("transformer", "text_encoder", "vae")
-_LTX_FILES = _dit_files("transformer", "text_encoder", "vae")
-_COG_FILES = _dit_files("transformer", "text_encoder", "vae")
-_HUNYUAN15_FILES = _dit_files("transformer", "text_encoder", "text_encoder_2", "image_encoder",
-                              "vae", tokenizers=("tokenizer", "tokenizer_2"),
-                              processors=("feature_extractor", "guider"))
 _WAN_LICENSE = "Apache-2.0 (Wan-AI)"
 _LTX_LICENSE = "other: LTX-Video open weights licence (Lightricks, see the repo)"
 
 
-def _dit(id: str, label: str, builder: str, repo_id: str, files: tuple[str, ...], *,
+def _dit(id: str, label: str, builder: str, repo_id: str, *,
          memory_gb: float, license: str, footprint: str, description: str,
          tags: tuple[str, ...] = ()) -> PipelineSpec:
-    """A model-backed DiT spec. No revision is pinned: no verified commit hash of these repos
-    was at hand (see docs/portrait.md); the files list is exact."""
+    """A model-backed DiT spec in diffusers' layout: its files (component configs, tokenizers,
+    processors, weights with their shard indexes, no single-file checkpoints) come from the
+    repo's model_index.json (pipelines/layouts.py). No revision is pinned: no verified commit
+    hash of these repos was at hand (see docs/portrait.md)."""
     return PipelineSpec(
         id=id, task="portrait", label=label, kind="diffusers", builder=builder,
-        repo_id=repo_id, files=files, license=license, est_memory_gb=memory_gb,
+        repo_id=repo_id, layout="diffusers", license=license, est_memory_gb=memory_gb,
         dtypes=("bfloat16", "float32"), needs_gpu=True,
         tags=("image-to-video", "dit", "prompt", f"footprint:{footprint}", *tags),
         description=description,
@@ -78,7 +48,8 @@ SPECS = (
         builder="pipelines.portrait.svd:build",
         repo_id="stabilityai/stable-video-diffusion-img2vid",
         gated=True,  # accept the licence on the repo's page, then HF_TOKEN / `hf auth login`
-        files=_SVD_FILES,
+        layout="diffusers",  # fp16 weights only: the repo also holds fp32 files
+        variant="fp16",
         license=_SVD_LICENSE,
         est_memory_gb=4.6,
         dtypes=("float16", "float32"),
@@ -94,7 +65,8 @@ SPECS = (
         builder="pipelines.portrait.svd:build",
         repo_id="stabilityai/stable-video-diffusion-img2vid-xt",
         gated=True,  # accept the licence on the repo's page, then HF_TOKEN / `hf auth login`
-        files=_SVD_FILES,
+        layout="diffusers",  # fp16 weights only: the repo also holds fp32 files
+        variant="fp16",
         license=_SVD_LICENSE,
         est_memory_gb=4.6,
         dtypes=("float16", "float32"),
@@ -103,58 +75,58 @@ SPECS = (
         description="SVD fine-tuned for 25 frames at 576x1024.",
     ),
     _dit("portrait.ltx-video", "LTX-Video 0.9.1 image-to-video (2B DiT)",
-         "pipelines.portrait.ltx:build", "Lightricks/LTX-Video-0.9.1", _LTX_FILES,
+         "pipelines.portrait.ltx:build", "Lightricks/LTX-Video-0.9.1",
          memory_gb=14.0, license=_LTX_LICENSE, footprint="ltx-2b",
          description="LTX-Video 0.9.1 in diffusers format: a 2B DiT, T5-XXL text encoder and a "
                      "timestep-conditioned VAE (decode timestep 0.05)."),
     _dit("portrait.ltx-0.9.7", "LTX-Video 0.9.7 13B with keyframes",
-         "pipelines.portrait.ltx:build_condition", "Lightricks/LTX-Video-0.9.7-dev", _LTX_FILES,
+         "pipelines.portrait.ltx:build_condition", "Lightricks/LTX-Video-0.9.7-dev",
          memory_gb=36.0, license=_LTX_LICENSE, footprint="ltx-13b", tags=("last-frame",
                                                                            "keyframes"),
          description="LTX-Video 0.9.7 (13B) through LTXConditionPipeline: the picture, an end "
                      "picture and keyframes at chosen frames."),
     _dit("portrait.ltx-0.9.7-distilled", "LTX-Video 0.9.7 13B distilled (8 steps)",
          "pipelines.portrait.ltx:build_condition", "Lightricks/LTX-Video-0.9.7-distilled",
-         _LTX_FILES, memory_gb=36.0, license=_LTX_LICENSE, footprint="ltx-13b",
+         memory_gb=36.0, license=_LTX_LICENSE, footprint="ltx-13b",
          tags=("last-frame", "keyframes", "distilled", "preset"),
          description="The step-distilled 0.9.7: 8 steps without guidance on its published "
                      "schedule."),
     _dit("portrait.wan2.1-i2v-14b-480p", "Wan 2.1 I2V 14B 480P",
-         "pipelines.portrait.wan:build", "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers", _WAN21_FILES,
+         "pipelines.portrait.wan:build", "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",
          memory_gb=40.0, license=_WAN_LICENSE, footprint="wan-14b",
          description="Wan 2.1 image-to-video, 14B DiT with umT5 and CLIP encoders, 832x480."),
     _dit("portrait.wan2.1-i2v-14b-480p-lightx2v", "Wan 2.1 I2V 14B 480P, 4-step (lightx2v LoRA)",
-         "pipelines.portrait.wan:build", "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers", _WAN21_FILES,
+         "pipelines.portrait.wan:build", "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",
          memory_gb=40.0, license=_WAN_LICENSE, footprint="wan-14b",
          tags=("preset", "distilled"),
          description="Wan 2.1 480P with lightx2v's step- and CFG-distillation LoRA: 4 steps, "
                      "guidance 1."),
     _dit("portrait.wan2.1-i2v-14b-720p", "Wan 2.1 I2V 14B 720P",
-         "pipelines.portrait.wan:build", "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers", _WAN21_FILES,
+         "pipelines.portrait.wan:build", "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers",
          memory_gb=40.0, license=_WAN_LICENSE, footprint="wan-14b",
          description="Wan 2.1 image-to-video at 1280x720."),
     _dit("portrait.wan2.1-flf2v-14b-720p", "Wan 2.1 FLF2V 14B 720P (first and last frame)",
-         "pipelines.portrait.wan:build", "Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers", _WAN21_FILES,
+         "pipelines.portrait.wan:build", "Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers",
          memory_gb=40.0, license=_WAN_LICENSE, footprint="wan-14b", tags=("last-frame",),
          description="Wan 2.1 trained to go from a first to a last picture."),
     _dit("portrait.wan2.2-i2v-a14b", "Wan 2.2 I2V A14B (two experts)",
-         "pipelines.portrait.wan:build", "Wan-AI/Wan2.2-I2V-A14B-Diffusers", _WAN22_A14B_FILES,
+         "pipelines.portrait.wan:build", "Wan-AI/Wan2.2-I2V-A14B-Diffusers",
          memory_gb=70.0, license=_WAN_LICENSE, footprint="wan-a14b", tags=("last-frame",),
          description="Wan 2.2 mixture of experts: a high-noise and a low-noise 14B transformer, "
                      "switched at the boundary ratio."),
     _dit("portrait.wan2.2-ti2v-5b", "Wan 2.2 TI2V 5B",
-         "pipelines.portrait.wan:build", "Wan-AI/Wan2.2-TI2V-5B-Diffusers", _WAN22_5B_FILES,
+         "pipelines.portrait.wan:build", "Wan-AI/Wan2.2-TI2V-5B-Diffusers",
          memory_gb=24.0, license=_WAN_LICENSE, footprint="wan-5b",
          description="Wan 2.2's 5B text/image-to-video model with its 16x VAE, 1280x704 at 24 "
                      "fps."),
     _dit("portrait.cogvideox-5b-i2v", "CogVideoX-5B I2V",
-         "pipelines.portrait.cogvideox:build", "THUDM/CogVideoX-5b-I2V", _COG_FILES,
+         "pipelines.portrait.cogvideox:build", "THUDM/CogVideoX-5b-I2V",
          memory_gb=26.0, license="other: CogVideoX licence (THUDM, see the repo)",
          footprint="cogvideox-5b",
          description="CogVideoX 5B image-to-video at its fixed 720x480, 49 frames at 8 fps."),
     _dit("portrait.hunyuanvideo-1.5-i2v", "HunyuanVideo 1.5 I2V 480p",
          "pipelines.portrait.hunyuan:build",
-         "hunyuanvideo-community/HunyuanVideo-1.5-Diffusers-480p_i2v", _HUNYUAN15_FILES,
+         "hunyuanvideo-community/HunyuanVideo-1.5-Diffusers-480p_i2v",
          memory_gb=40.0, license="other: Tencent Hunyuan community licence",
          footprint="hunyuan15-8b",
          description="HunyuanVideo 1.5 (8.3B) with Qwen2.5-VL and ByT5 text encoders and a "

@@ -32,7 +32,6 @@ class SvdAnimator(VideoModelRunner):
 
     denoiser = "unet"
     multiple = 64
-    variant = "fp16"
 
     def settings(self, request: AnimateRequest) -> SvdSettings:
         return request.svd
@@ -71,8 +70,8 @@ class SvdAnimator(VideoModelRunner):
 
 
 def build(ctx: LoadContext) -> SvdAnimator:
-    """Load the fp16 variant files the spec fetches, in the dtype the device runs well."""
+    """Load the variant files the spec fetches (fp16), in the dtype the device runs well."""
     from diffusers import StableVideoDiffusionPipeline
 
-    pipe = load_pipeline(StableVideoDiffusionPipeline, ctx, variant="fp16")
+    pipe = load_pipeline(StableVideoDiffusionPipeline, ctx)
     return SvdAnimator(pipe.to(ctx.device), ctx.device, ctx.dtype, ctx)

@@ -85,7 +85,8 @@ def load_pipeline(pipeline_class: Any, ctx: LoadContext, *, needs: tuple[str, ..
     """``pipeline_class.from_pretrained`` on the spec's folder, errors turned into sentences."""
     try:
         return pipeline_class.from_pretrained(ctx.weights, dtype=ctx.torch_dtype,
-                                              use_safetensors=True, **kwargs)
+                                              use_safetensors=True, variant=ctx.spec.variant,
+                                              **kwargs)
     except (ImportError, ValueError, OSError, AttributeError, TypeError, RuntimeError,
             KeyError, NameError) as err:
         raise loader_error(ctx.spec.label, err, needs) from err
@@ -99,7 +100,6 @@ class VideoModelRunner:
     caches: tuple[str, ...] = ()  # step caches this model takes (see specs.CACHES)
     tensor_format = "BCFHW"  # layout of the latents (FasterCache filters them)
     needs: tuple[str, ...] = ()  # modules its loading and running use (named when missing)
-    variant: str | None = None  # file variant of the checkpoint (SVD: fp16)
 
     def __init__(self, pipe: Any, device: str, dtype: str, ctx: LoadContext | None = None):
         self.pipe, self.device, self.dtype, self.ctx = pipe, device, dtype, ctx
@@ -169,7 +169,7 @@ class VideoModelRunner:
             mem.free_accelerator_memory()
             fresh = self._classes[name].from_pretrained(
                 self.ctx.weights, subfolder=name, dtype=self.ctx.torch_dtype,
-                variant=self.variant, **kwargs)
+                variant=self.ctx.spec.variant, **kwargs)
             self.pipe.register_modules(**{name: fresh})
             self._eager[name] = fresh
         self.loras.forget()
