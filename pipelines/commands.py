@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from pipelines.errors import InputError
 from pipelines.registry import Registry
-from pipelines.task import Progress, Task, run_job
+from pipelines.task import Progress, Task, argparse_help, run_job
 
 DEVICES_HELP = ("run model backends on this device: auto (cuda, then mps, then cpu), cuda, "
                 "cuda:N, mps or cpu; an explicit cpu runs GPU models too, slowly")
@@ -117,14 +117,14 @@ def progress_bar(quiet: bool = False) -> Iterator[Progress]:
 
 def register_generic(subparsers: argparse._SubParsersAction, task: Task) -> None:
     """``python cli.py <task> INPUT... [--backend B] [--<setting> V ...] --out DIR``."""
-    parser = subparsers.add_parser(task.command_name, help=task.title,
+    parser = subparsers.add_parser(task.command_name, help=argparse_help(task.title),
                                    description=f"{task.title} (settings from the task schema).")
     for item in task.inputs:
         if item.optional:
             parser.add_argument(f"--{item.name.replace('_', '-')}", dest=item.name,
-                                help=f"{item.label} ({item.kind}, optional)")
+                                help=argparse_help(f"{item.label} ({item.kind}, optional)"))
         else:
-            parser.add_argument(item.name, help=f"{item.label} ({item.kind})")
+            parser.add_argument(item.name, help=argparse_help(f"{item.label} ({item.kind})"))
     parser.add_argument("--out", required=True, help="folder to copy the outputs into")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_task_arguments(parser, task)

@@ -33,7 +33,14 @@ from pipelines.progress import Progress, no_progress, scaled
 from pipelines.registry import PipelineSpec, Registry, describe
 
 __all__ = ["Input", "JobContext", "JobOutput", "Progress", "Schema", "Setting", "Task",
-           "load_object", "no_progress", "run_job", "scaled"]
+           "argparse_help", "load_object", "no_progress", "run_job", "scaled"]
+
+
+def argparse_help(text: str) -> str:
+    """Declared text as argparse help: argparse fills help in with ``%``, so a ``%`` a setting's
+    or task's text means literally (a unit, "% of width") is doubled."""
+    return text.replace("%", "%%")
+
 
 def load_object(path: str) -> Any:
     """``"package.module:name"`` -> the object (imported on first use, so declaring is light)."""
@@ -250,6 +257,7 @@ class Schema:
             rule = s.range_text()
             default = ",".join(s.default) if s.multi else s.default
             text = f"{s.help} ({rule + '; ' if rule else ''}default: {default})".strip()
+            text = argparse_help(text)  # a % in the help or the unit is shown as it is
             if s.kind == "bool":
                 parser.add_argument(s.cli_flag, dest=s.name, default=None, help=text,
                                     action=argparse.BooleanOptionalAction)
