@@ -20,7 +20,8 @@ from typing import Any, TextIO
 
 from pipelines.errors import InputError
 from pipelines.registry import Registry
-from pipelines.task import Progress, Task, argparse_help, run_job
+from pipelines.remote import run_job_on_engine
+from pipelines.task import Progress, Task, argparse_help
 
 DEVICES_HELP = ("run model backends on this device: auto (cuda, then mps, then cpu), cuda, "
                 "cuda:N, mps or cpu; an explicit cpu runs GPU models too, slowly")
@@ -139,8 +140,8 @@ def run_generic(registry: Registry, args: argparse.Namespace, task: Task) -> int
         if value and item.kind != "text" and not Path(value).is_file():
             raise InputError(f"{item.label}: no file at '{value}'. Check the path.")
     with progress_bar(args.quiet) as report:
-        out = run_job(registry, task, args.backend, inputs, task.settings.from_args(args),
-                      seed=args.seed, progress=report)
+        out = run_job_on_engine(registry, task, args.backend, inputs, task.settings.from_args(args),
+                                seed=args.seed, progress=report)
     folder = Path(args.out)
     folder.mkdir(parents=True, exist_ok=True)
     for label, path in out.outputs.items():
