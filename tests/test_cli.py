@@ -46,9 +46,8 @@ def test_fetch_unknown_id(capsys):
     assert "Unknown backend 'style.nope'" in capsys.readouterr().err
 
 
-def _commands() -> dict[str, argparse.ArgumentParser]:
-    """Every command of the CLI, as the full parser lists them: name -> its parser."""
-    parser = cli.build_parser()
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Every command of the CLI, as its full parser lists them: name -> its parser."""
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     return dict(sub.choices)
 
@@ -56,11 +55,11 @@ def _commands() -> dict[str, argparse.ArgumentParser]:
 def _schemas() -> list[Schema]:
     """Every settings schema: each task's, and any other ``pipelines/<package>/settings.py``
     declares (curate's)."""
-    found = {id(t.settings): t.settings for t in TASKS}
+    found = {t.settings for t in TASKS}
     for path in sorted((ROOT / "pipelines").glob("*/settings.py")):
         module = importlib.import_module(f"pipelines.{path.parent.name}.settings")
-        found.update((id(v), v) for v in vars(module).values() if isinstance(v, Schema))
-    return list(found.values())
+        found.update(v for v in vars(module).values() if isinstance(v, Schema))
+    return sorted(found, key=lambda schema: schema.task)
 
 
 def _squeezed(text: str) -> str:
@@ -81,18 +80,19 @@ def test_every_schema_help_formats_with_its_text_as_declared():
 
 
 def test_every_command_help_formats_in_process():
-    commands = _commands()
+    parser = cli.build_parser()
+    commands = _commands(parser)
     assert {"models", "fetch", "bench", "curate", *(t.command_name for t in TASKS)} <= set(commands)
-    top = cli.build_parser().format_help()
-    for name, parser in commands.items():
+    top = parser.format_help()
+    for name, command in commands.items():
         assert name in top
-        assert parser.format_help().startswith("usage: cli.py " + name), name
+        assert command.format_help().startswith("usage: cli.py " + name), name
 
 
 def test_every_command_help_runs_without_a_traceback():
-    """``python cli.py [COMMAND] --help`` for the CLI and each of its commands, each process
-    importing only the named command's module."""
-    names = ["", *_commands()]
+    """``python cli.py [COMMAND] --help`` for the CLI and each of its commands (cli.py imports
+    only the named command's module, so each process starts quickly)."""
+    names = ["", *_commands(cli.build_parser())]
     procs = {name: subprocess.Popen([sys.executable, "cli.py", *([name] if name else []), "--help"],
                                     cwd=ROOT, env=studio_env(), stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, text=True)
