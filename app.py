@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         auth = parse_auth(args.auth)
     except StudioError as err:
         sys.exit(f"error: {err}")
-    os.environ["STUDIO_ENGINE"] = args.engine  # run_job reads it for every tab's job
+    os.environ["STUDIO_ENGINE"] = args.engine  # every tab's job runs on it (run_job_on_engine)
     warning = share_warning(args, auth)
     if warning:
         print(warning, file=sys.stderr)

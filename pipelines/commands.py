@@ -20,7 +20,8 @@ from typing import Any, TextIO
 
 from pipelines.errors import InputError
 from pipelines.registry import Registry
-from pipelines.task import Progress, Task, run_job
+from pipelines.remote import run_job_on_engine
+from pipelines.task import Progress, Task, argparse_help
 
 DEVICES_HELP = ("run model backends on this device: auto (cuda, then mps, then cpu), cuda, "
                 "cuda:N, mps or cpu; an explicit cpu runs GPU models too, slowly")
@@ -117,14 +118,14 @@ def progress_bar(quiet: bool = False) -> Iterator[Progress]:
 
 def register_generic(subparsers: argparse._SubParsersAction, task: Task) -> None:
     """``python cli.py <task> INPUT... [--backend B] [--<setting> V ...] --out DIR``."""
-    parser = subparsers.add_parser(task.command_name, help=task.title,
+    parser = subparsers.add_parser(task.command_name, help=argparse_help(task.title),
                                    description=f"{task.title} (settings from the task schema).")
     for item in task.inputs:
         if item.optional:
             parser.add_argument(f"--{item.name.replace('_', '-')}", dest=item.name,
-                                help=f"{item.label} ({item.kind}, optional)")
+                                help=argparse_help(f"{item.label} ({item.kind}, optional)"))
         else:
-            parser.add_argument(item.name, help=f"{item.label} ({item.kind})")
+            parser.add_argument(item.name, help=argparse_help(f"{item.label} ({item.kind})"))
     parser.add_argument("--out", required=True, help="folder to copy the outputs into")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_task_arguments(parser, task)
@@ -139,8 +140,8 @@ def run_generic(registry: Registry, args: argparse.Namespace, task: Task) -> int
         if value and item.kind != "text" and not Path(value).is_file():
             raise InputError(f"{item.label}: no file at '{value}'. Check the path.")
     with progress_bar(args.quiet) as report:
-        out = run_job(registry, task, args.backend, inputs, task.settings.from_args(args),
-                      seed=args.seed, progress=report)
+        out = run_job_on_engine(registry, task, args.backend, inputs, task.settings.from_args(args),
+                                seed=args.seed, progress=report)
     folder = Path(args.out)
     folder.mkdir(parents=True, exist_ok=True)
     for label, path in out.outputs.items():

@@ -1,9 +1,10 @@
-"""Face finding: Haar cascades that ship inside OpenCV's wheel, or trained landmarks.
+"""Face boxes and the Haar cascades that ship inside OpenCV's wheel.
 
-:func:`find_faces` uses the 468-point landmark model of :mod:`pipelines.landmarks` when its
-files are on this machine and these cascades otherwise; each :class:`Face` says which
-(``source``) and carries its landmarks when there are any. :func:`detect_faces` is the
-cascades alone.
+:class:`Box` and :class:`Face` are the face types every task uses; :func:`detect_faces` finds
+faces with the cascades alone. :func:`pipelines.landmarks.find_faces` uses the 468-point
+landmark model when its files are on this machine and these cascades otherwise; each
+:class:`Face` says which (``source``) and carries its landmarks when there are any. This module
+imports nothing of the landmark model, so imports flow one way: landmarks -> faces.
 
 Portrait animation and talking heads both need the face, the eyes and the mouth of a portrait.
 This module finds faces on a downscaled grey copy (fast, and robust to noise), refines the eyes
@@ -128,16 +129,3 @@ def detect_faces(rgb: np.ndarray, min_fraction: float = 0.08) -> list[Face]:
         faces.append(Face(box, eyes or _geometric_eyes(box), _mouth(box), eyes is not None))
     return sorted(faces, key=lambda f: -f.box.area)
 
-
-def find_faces(rgb: np.ndarray, registry=None, *, landmarker=None,
-               max_faces: int | None = 4) -> list[Face]:
-    """Faces largest first, from the landmark model when its files are present (``registry``:
-    where to load it from, the studio's catalog when None; or ``landmarker`` given directly),
-    from the Haar cascades otherwise. ``face.source`` says which; model faces carry their 468
-    points in ``face.landmarks`` and boxes measured from them."""
-    from pipelines.landmarks import load_landmarker
-
-    runner = landmarker if landmarker is not None else load_landmarker(registry)
-    if runner is None:
-        return detect_faces(rgb)[:max_faces]
-    return [marks.to_face() for marks in runner(rgb, max_faces=max_faces)]

@@ -16,6 +16,8 @@ written here:
 
 Without the model files, :func:`find_landmarks` falls back to OpenCV's Haar cascades and places
 an average face mesh in the detected box; each result says which (``source``).
+:func:`find_faces` gives the same faces as :class:`~pipelines.faces.Face` boxes (the cascades'
+when the model is absent).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from pipelines.errors import InputError, StudioError, WeightsUnavailable
-from pipelines.faces import Box, Face
+from pipelines.faces import Box, Face, detect_faces
 
 log = logging.getLogger(__name__)
 
@@ -263,8 +265,6 @@ def haar_landmarks(rgb: np.ndarray, max_faces: int | None = None) -> list[FaceLa
     When the eye cascade found both eyes, the mesh is turned to their line; otherwise it sits
     upright. Points off the face's outline are rough: expressions are not read from them.
     """
-    from pipelines.faces import detect_faces
-
     shape = mean_face()
     height, width = rgb.shape[:2]
     out = []
@@ -507,8 +507,6 @@ class Landmarker:
         if not rois:
             # The short-range detector misses faces under ~10% of the picture (group photos,
             # full-length portraits): the Haar cascades' boxes seed the landmark model instead.
-            from pipelines.faces import detect_faces
-
             rois = [(Roi(*f.box.center, max(f.box.w, f.box.h) * ROI_SCALE, 0.0), 1.0)
                     for f in detect_faces(rgb)]
         out = []
@@ -577,6 +575,18 @@ def find_landmarks(rgb: np.ndarray, registry=None, *, max_faces: int | None = 4,
     if runner is None:
         return haar_landmarks(rgb, max_faces)
     return runner(rgb, max_faces=max_faces)
+
+
+def find_faces(rgb: np.ndarray, registry=None, *, landmarker: Landmarker | None = None,
+               max_faces: int | None = 4) -> list[Face]:
+    """Faces largest first, from the landmark model when its files are present (``registry``:
+    where to load it from, the studio's catalog when None; or ``landmarker`` given directly),
+    from the Haar cascades otherwise. ``face.source`` says which; model faces carry their 468
+    points in ``face.landmarks`` and boxes measured from them."""
+    runner = landmarker if landmarker is not None else load_landmarker(registry)
+    if runner is None:
+        return detect_faces(rgb)[:max_faces]
+    return [marks.to_face() for marks in runner(rgb, max_faces=max_faces)]
 
 
 def source_note(source: str) -> str:

@@ -6,6 +6,10 @@ app server can share a pool of GPU machines. The job's input files travel to the
 bytes and its run folder comes back the same way (:func:`pipelines.engines.run_with_files`), so
 the app and the workers need not share a disk. Results are those of the same job run here.
 ``STUDIO_ENGINE=inline`` (the default) runs jobs in the app's process.
+
+The engine is chosen here, above the job skeleton: tabs and CLI commands call
+:func:`run_job_on_engine`, which runs :func:`pipelines.task.run_job` in this process or sends it
+to a worker, where it runs inline.
 """
 
 from __future__ import annotations
@@ -13,13 +17,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from pipelines.errors import InputError
-from pipelines.registry import Registry
-from pipelines.task import JobOutput, Progress, Task
+from pipelines.registry import PipelineSpec, Registry
+from pipelines.task import JobOutput, Progress, Task, run_job
 
 ENGINES = ("inline", "local", "ray")
 
@@ -38,18 +42,33 @@ def _worker(files: list[Path], out: Path, task_id: str, backend: str | None,
             seed: int) -> dict[str, Any]:
     """Worker side: the studio's registry, the job run into ``out``, what the caller needs."""
     from pipelines.catalog import build_registry
-    from pipelines.task import run_job
     from pipelines.tasks import task_by_id
 
     by_name = {path.name: path for path in files}
     inputs: dict[str, Any] = {key: by_name[name] for key, name in names.items()}
     inputs.update(dict.fromkeys(absent))
     done = run_job(build_registry(), task_by_id(task_id), backend, inputs, settings, seed=seed,
-                   root=out, engine="inline")
+                   root=out)
     return {"run": done.run_dir.relative_to(out).as_posix(), "spec_id": done.spec_id,
             "outputs": {k: p.relative_to(out).as_posix() for k, p in done.outputs.items()},
             "manifest": done.manifest.relative_to(out).as_posix(), "notes": done.notes,
             "summary": done.summary, "data": done.data}
+
+
+def run_job_on_engine(registry: Registry, task: Task, backend: str | None,
+                      inputs: Mapping[str, Any], settings: Mapping[str, Any] | None = None, *,
+                      seed: int = 0, progress: Progress | None = None, root: Path | None = None,
+                      fetch: Callable[[PipelineSpec, Progress], None] | None = None,
+                      engine: str | None = None) -> JobOutput:
+    """:func:`pipelines.task.run_job` on ``engine`` (default ``STUDIO_ENGINE``, else inline): in
+    this process, or in a worker process or as a Ray task with its files moved as bytes
+    (:func:`run_job_remote`; ``fetch`` applies to jobs run here)."""
+    engine = engine or job_engine()
+    if engine == "inline":
+        return run_job(registry, task, backend, inputs, settings, seed=seed, progress=progress,
+                       root=root, fetch=fetch)
+    return run_job_remote(registry, task, backend, inputs, dict(settings or {}), seed=seed,
+                          engine=engine, progress=progress, root=root)
 
 
 def run_job_remote(registry: Registry, task: Task, backend: str | None,

@@ -33,7 +33,14 @@ from pipelines.progress import Progress, no_progress, scaled
 from pipelines.registry import PipelineSpec, Registry, describe
 
 __all__ = ["Input", "JobContext", "JobOutput", "Progress", "Schema", "Setting", "Task",
-           "load_object", "no_progress", "run_job", "scaled"]
+           "argparse_help", "load_object", "no_progress", "run_job", "scaled"]
+
+
+def argparse_help(text: str) -> str:
+    """Declared text as argparse help: argparse fills help in with ``%``, so a ``%`` a setting's
+    or task's text means literally (a unit, "% of width") is doubled."""
+    return text.replace("%", "%%")
+
 
 def load_object(path: str) -> Any:
     """``"package.module:name"`` -> the object (imported on first use, so declaring is light)."""
@@ -250,6 +257,7 @@ class Schema:
             rule = s.range_text()
             default = ",".join(s.default) if s.multi else s.default
             text = f"{s.help} ({rule + '; ' if rule else ''}default: {default})".strip()
+            text = argparse_help(text)  # a % in the help or the unit is shown as it is
             if s.kind == "bool":
                 parser.add_argument(s.cli_flag, dest=s.name, default=None, help=text,
                                     action=argparse.BooleanOptionalAction)
@@ -436,8 +444,7 @@ def run_job(registry: Registry, task: Task, backend: str | None, inputs: Mapping
             settings: Mapping[str, Any] | None = None, *, seed: int = 0,
             progress: Progress | None = None, root: Path | None = None,
             extra_params: Mapping[str, Any] | None = None,
-            fetch: Callable[[PipelineSpec, Progress], None] | None = None,
-            engine: str | None = None) -> JobOutput:
+            fetch: Callable[[PipelineSpec, Progress], None] | None = None) -> JobOutput:
     """Run one job of ``task`` with ``backend`` (id, short name, or None for the default).
 
     The skeleton: resolve the backend -> validate the settings against the task's schema ->
@@ -447,16 +454,11 @@ def run_job(registry: Registry, task: Task, backend: str | None, inputs: Mapping
     folder and re-raises; the registry keeps the runner for the next job. ``fetch(spec,
     progress)``, when given, runs after the request is prepared and before the run folder opens:
     the app downloads a backend's missing files there, with progress (tabs.downloads).
-    ``engine`` (default ``STUDIO_ENGINE``, else inline) runs the job in a worker process or as a
-    Ray task instead, its files moved as bytes (:mod:`pipelines.remote`).
+    The job runs in this process; callers that let the user pick an engine (tabs, the CLI) call
+    :func:`pipelines.remote.run_job_on_engine` instead.
     """
     from pipelines.manifest import start_run
-    from pipelines.remote import job_engine, run_job_remote
 
-    engine = engine or job_engine()
-    if engine != "inline":
-        return run_job_remote(registry, task, backend, inputs, dict(settings or {}), seed=seed,
-                              engine=engine, progress=progress, root=root)
     report = progress or no_progress
     spec = registry.resolve(task.id, backend)
     group = task.group_of(spec)

@@ -10,7 +10,8 @@ import gradio as gr
 
 from pipelines.media import media_kind
 from pipelines.registry import Registry
-from pipelines.task import Input, Task, run_job
+from pipelines.remote import run_job_on_engine
+from pipelines.task import Input, Task
 from tabs.common import (
     ACCELERATOR,
     ACCELERATOR_CONCURRENCY,
@@ -75,9 +76,9 @@ def build(registry: Registry, task: Task) -> None:
     def do_run(*values, progress=gr.Progress()):  # noqa: B008 (Gradio's progress hook)
         given = dict(zip([i.name for i in task.inputs], values[:len(task.inputs)], strict=True))
         spec_id, seed_value, *rest = values[len(task.inputs):]
-        out = run_job(registry, task, spec_id, given, dict(zip(order, rest, strict=True)),
-                      seed=int(seed_value or 0), progress=progress_callback(progress),
-                      fetch=fetch_first(registry, progress))
+        out = run_job_on_engine(registry, task, spec_id, given, dict(zip(order, rest, strict=True)),
+                                seed=int(seed_value or 0), progress=progress_callback(progress),
+                                fetch=fetch_first(registry, progress))
         lines = [f"**{out.summary or 'Done.'}** Run folder: `{out.run_dir.name}`."]
         lines += [f"- {note}" for note in out.notes]
         paths = [str(p) for p in out.outputs.values()]

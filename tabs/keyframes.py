@@ -17,7 +17,7 @@ from pipelines.keyframes import TASK as KEYFRAMES
 from pipelines.keyframes.settings import CLIP_SPEC, SECTIONS
 from pipelines.keyframes.timecodes import timecode
 from pipelines.registry import Registry
-from pipelines.task import run_job
+from pipelines.remote import run_job_on_engine
 from tabs.common import (
     ACCELERATOR,
     ACCELERATOR_CONCURRENCY,
@@ -135,9 +135,9 @@ def build(registry: Registry) -> None:
         seed_setting = KEYFRAMES.settings["seed"]
         seed = seed_setting.default if settings["seed"] is None else \
             seed_setting.check(settings["seed"])
-        job = finish(run_job(registry, KEYFRAMES, backend_id, {"video": path}, settings,
-                             seed=seed, progress=progress_callback(progress),
-                             fetch=fetch_first(registry, progress)))
+        job = finish(run_job_on_engine(registry, KEYFRAMES, backend_id, {"video": path}, settings,
+                                       seed=seed, progress=progress_callback(progress),
+                                       fetch=fetch_first(registry, progress)))
         written = job.written
         downloads = [str(p) for p in (written.zip, written.shots_csv, written.shots_json,
                                       written.contact_sheet, written.plot) if p is not None]

@@ -23,7 +23,7 @@ from pipelines.portrait import TASK
 from pipelines.portrait.job import finish, finish_edit
 from pipelines.portrait.settings import EXPRESSION_NAMES
 from pipelines.registry import Registry
-from pipelines.task import run_job
+from pipelines.remote import run_job_on_engine
 from tabs.common import (
     ACCELERATOR,
     ACCELERATOR_CONCURRENCY,
@@ -185,9 +185,10 @@ def build(registry: Registry) -> None:
         driving_video, end_picture = values[len(base) + len(rest):]
         settings = {"frames": frames, "fps": fps, **dict(zip(rest, given, strict=True))}
         inputs = {"image": picture, "driving": driving_video, "last": end_picture}
-        out = finish(run_job(registry, TASK, spec_id, inputs, settings,
-                             seed=int(seed_value or 0), progress=progress_callback(progress),
-                             fetch=fetch_first(registry, progress)))
+        out = finish(run_job_on_engine(registry, TASK, spec_id, inputs, settings,
+                                       seed=int(seed_value or 0),
+                                       progress=progress_callback(progress),
+                                       fetch=fetch_first(registry, progress)))
         width, height = out.size
         lines = [f"**{out.frames} frames**, {width}x{height}, {out.fps:g} fps "
                  f"({out.frames / out.fps:.2f} s). Run folder: `{out.run_dir.name}`."]
@@ -210,10 +211,10 @@ def build(registry: Registry) -> None:
     def do_edit(*args):
         picture, spec_id, seed_value, *values, progress = args
         settings = {**dict(zip(EDIT, values, strict=True)), "still": True}
-        out = finish_edit(run_job(registry, TASK, spec_id, {"image": picture}, settings,
-                                  seed=int(seed_value or 0),
-                                  progress=progress_callback(progress),
-                                  fetch=fetch_first(registry, progress)))
+        out = finish_edit(run_job_on_engine(registry, TASK, spec_id, {"image": picture}, settings,
+                                            seed=int(seed_value or 0),
+                                            progress=progress_callback(progress),
+                                            fetch=fetch_first(registry, progress)))
         width, height = out.size
         lines = [f"**Edited picture**, {width}x{height}. Run folder: `{out.run_dir.name}`."]
         lines += [f"- {note}" for note in out.notes]

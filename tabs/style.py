@@ -9,10 +9,10 @@ import gradio as gr
 from pipelines.errors import InputError
 from pipelines.media import VIDEO_SUFFIXES
 from pipelines.registry import Registry
+from pipelines.remote import run_job_on_engine
 from pipelines.style import TASK
 from pipelines.style.job import finish
 from pipelines.style.types import StyleResult
-from pipelines.task import run_job
 from tabs.common import (
     ACCELERATOR,
     ACCELERATOR_CONCURRENCY,
@@ -121,9 +121,9 @@ def build(registry: Registry) -> None:
         if not style_path:
             raise InputError("Upload a style image first.")
         inputs = {"content": content, "style": style_path, "style2": style2_path or None}
-        out = run_job(registry, TASK, backend_id, inputs, values,
-                      progress=progress_callback(progress),
-                      fetch=fetch_first(registry, progress))
+        out = run_job_on_engine(registry, TASK, backend_id, inputs, values,
+                                progress=progress_callback(progress),
+                                fetch=fetch_first(registry, progress))
         return out, finish(out)
 
     @gpu()

@@ -14,8 +14,8 @@ import gradio as gr
 from pipelines.errors import InputError
 from pipelines.interpolate import TASK as INTERPOLATE
 from pipelines.registry import Registry
+from pipelines.remote import run_job_on_engine
 from pipelines.super_res import TASK
-from pipelines.task import run_job
 from tabs.common import (
     ACCELERATOR,
     ACCELERATOR_CONCURRENCY,
@@ -137,9 +137,10 @@ def build(registry: Registry) -> None:
 
         settings = {"scale": factor, "tile": tile_side, "format": output_format,
                     "self_check": check}
-        out = run_job(registry, TASK, backend_id, {"image": path, "reference": reference_path},
-                      settings, progress=progress_callback(progress),
-                      fetch=fetch_first(registry, progress))
+        out = run_job_on_engine(registry, TASK, backend_id,
+                                {"image": path, "reference": reference_path},
+                                settings, progress=progress_callback(progress),
+                                fetch=fetch_first(registry, progress))
         result = image_result(out)
         return (result.before, str(result.output)), str(result.output), image_summary(result)
 
@@ -154,18 +155,18 @@ def build(registry: Registry) -> None:
             raise InputError(f"Super-resolution in {mode!r}? Use one of "
                              f"{', '.join(DIMENSIONS)}.")
         if mode == "time":  # frames only: the frame interpolation task, in this tab
-            out = run_job(registry, INTERPOLATE, time_backend, {"video": path},
-                          {"factor": max(2, int(time_factor)), "fps": time_fps},
-                          progress=progress_callback(progress),
-                          fetch=fetch_first(registry, progress))
+            out = run_job_on_engine(registry, INTERPOLATE, time_backend, {"video": path},
+                                    {"factor": max(2, int(time_factor)), "fps": time_fps},
+                                    progress=progress_callback(progress),
+                                    fetch=fetch_first(registry, progress))
             return str(out.outputs["video"]), f"**{out.summary}**" + "".join(
                 f"\n- {note}" for note in out.notes)
         timing = {"time_factor": time_factor, "time_fps": time_fps,
                   "time_backend": time_backend} if mode == "both" else {}
-        out = run_job(registry, TASK, backend_id, {"video": path},
-                      {"scale": factor, "tile": tile_side, **timing},
-                      progress=progress_callback(progress),
-                      fetch=fetch_first(registry, progress))
+        out = run_job_on_engine(registry, TASK, backend_id, {"video": path},
+                                {"scale": factor, "tile": tile_side, **timing},
+                                progress=progress_callback(progress),
+                                fetch=fetch_first(registry, progress))
         result = video_result(out)
         return str(result.output), video_summary(result)
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import gradio as gr
 
 from pipelines.registry import Registry
+from pipelines.remote import run_job_on_engine
 from pipelines.talking_head import TASK, speech
 from pipelines.talking_head.job import TalkJob, finish, sharpen_choices
-from pipelines.task import run_job
 from tabs.common import (
     ACCELERATOR,
     ACCELERATOR_CONCURRENCY,
@@ -144,9 +144,10 @@ def build(registry: Registry) -> None:
                   "head_motion": motion, "mouth_strength": mouth_amount,
                   **dict(zip(rest, values, strict=True))}
         inputs = {"face": video_path or portrait_path, "audio": audio_path, "text": typed}
-        job = finish(run_job(registry, TASK, backend_id, inputs, chosen,
-                             seed=int(seed_value or 0), progress=progress_callback(progress),
-                             fetch=fetch_first(registry, progress)))
+        job = finish(run_job_on_engine(registry, TASK, backend_id, inputs, chosen,
+                                       seed=int(seed_value or 0),
+                                       progress=progress_callback(progress),
+                                       fetch=fetch_first(registry, progress)))
         outputs = [str(job.manifest)] + ([str(job.speech)] if job.speech else [])
         return str(job.video), summary(job, bool(video_path and portrait_path)), outputs
 

@@ -13,7 +13,7 @@ from skimage import data
 from pipelines import landmarks as lmk
 from pipelines.catalog import build_registry
 from pipelines.errors import InputError
-from pipelines.faces import detect_faces, find_faces
+from pipelines.faces import detect_faces
 from tests import media_real
 
 
@@ -93,11 +93,11 @@ def test_astronaut_points_sit_on_her_face(registry):
 
 def test_find_faces_says_which_detector(registry):
     image = data.astronaut()
-    model = find_faces(image, registry)
+    model = lmk.find_faces(image, registry)
     assert model[0].source == "mediapipe" and model[0].landmarks is not None
     assert model[0].eyes[0].center[0] < model[0].eyes[1].center[0]
     assert model[0].box.y < model[0].mouth.y < model[0].box.y + model[0].box.h
-    bare = find_faces(image, build_registry())  # the sandboxed Hub cache has no model files
+    bare = lmk.find_faces(image, build_registry())  # the sandboxed Hub cache has no model files
     assert bare[0].source == "haar" and bare[0].landmarks is None
 
 

@@ -44,7 +44,7 @@ def _talk(tmp_path):
 
 
 def test_talking_head_mouth_comes_from_the_face_mesh(with_model, tmp_path):
-    from pipelines.faces import find_faces
+    from pipelines.landmarks import find_faces
     from pipelines.talking_head.motion import locate_mouth
 
     out = _talk(tmp_path)

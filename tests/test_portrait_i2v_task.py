@@ -256,6 +256,6 @@ def test_a_job_makes_room_for_its_working_memory_before_running(registry, pictur
     small = registry.copy(ModelCache(budget_bytes=held + need + 1))
     small.load("interpolate.classical")
     small.cache._entries[("interpolate.classical", "cpu", "float32")].bytes = 2
-    out = run_job(small, TASK, WAN, {"image": picture}, given, root=tmp_path, engine="inline")
+    out = run_job(small, TASK, WAN, {"image": picture}, given, root=tmp_path)
     assert ("interpolate.classical", "cpu", "float32") in small.cache.evictions
     assert json.loads(out.manifest.read_text())["working_bytes_estimate"] == need

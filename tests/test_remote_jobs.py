@@ -15,6 +15,7 @@ from pipelines.catalog import build_registry
 from pipelines.errors import InputError
 from pipelines.media import read_frames
 from pipelines.portrait import TASK as PORTRAIT
+from pipelines.remote import run_job_on_engine
 from pipelines.task import run_job
 
 PICTURE = Path(__file__).resolve().parent.parent / "assets" / "portrait" / "coffee.jpg"
@@ -41,26 +42,26 @@ def _same_job(remote, inline, root: Path) -> None:
 
 def test_a_job_in_a_worker_process_matches_the_inline_job(inline_run, tmp_path, monkeypatch):
     monkeypatch.setenv("STUDIO_ENGINE", "local")
-    remote = run_job(build_registry(), PORTRAIT, "classical", {"image": PICTURE}, SETTINGS,
-                     seed=5, root=tmp_path)
+    remote = run_job_on_engine(build_registry(), PORTRAIT, "classical", {"image": PICTURE},
+                               SETTINGS, seed=5, root=tmp_path)
     _same_job(remote, inline_run, tmp_path)
 
 
 def test_bad_input_on_another_engine_is_the_same_sentence(tmp_path):
     with pytest.raises(InputError, match="'frames'"):
-        run_job(build_registry(), PORTRAIT, "classical", {"image": PICTURE}, {"frames": 1},
-                root=tmp_path, engine="local")
+        run_job_on_engine(build_registry(), PORTRAIT, "classical", {"image": PICTURE},
+                          {"frames": 1}, root=tmp_path, engine="local")
     with pytest.raises(InputError, match="takes its inputs as files"):
-        run_job(build_registry(), PORTRAIT, "classical", {"image": np.zeros((8, 8, 3))},
-                root=tmp_path, engine="local")
+        run_job_on_engine(build_registry(), PORTRAIT, "classical",
+                          {"image": np.zeros((8, 8, 3))}, root=tmp_path, engine="local")
     assert not list(tmp_path.glob("portrait/*"))
 
 
 @pytest.mark.skipif(not engines.ray_available(), reason="ray is not installed")
 def test_a_job_as_a_ray_task_matches_the_inline_job(inline_run, tmp_path):
     try:
-        remote = run_job(build_registry(), PORTRAIT, "classical", {"image": PICTURE},
-                         SETTINGS, seed=5, root=tmp_path, engine="ray")
+        remote = run_job_on_engine(build_registry(), PORTRAIT, "classical", {"image": PICTURE},
+                                   SETTINGS, seed=5, root=tmp_path, engine="ray")
     finally:
         engines.shutdown_ray()
     _same_job(remote, inline_run, tmp_path)

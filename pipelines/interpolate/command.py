@@ -11,7 +11,7 @@ from pipelines.commands import add_task_arguments, apply_device, progress_bar
 from pipelines.errors import InputError
 from pipelines.interpolate import TASK
 from pipelines.registry import Registry
-from pipelines.task import run_job
+from pipelines.remote import run_job_on_engine
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,8 +36,8 @@ def run(registry: Registry, args: argparse.Namespace) -> int:
         raise InputError("Give either --factor or --fps, not both.")
     apply_device(args)
     with progress_bar(args.quiet) as report:
-        result = run_job(registry, TASK, args.backend, {"video": args.video},
-                         TASK.settings.from_args(args), seed=args.seed, progress=report)
+        result = run_job_on_engine(registry, TASK, args.backend, {"video": args.video},
+                                   TASK.settings.from_args(args), seed=args.seed, progress=report)
     out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(result.outputs["video"], out)
     print(f"{out}: {result.summary}")

@@ -18,7 +18,7 @@ from pipelines.errors import InputError
 from pipelines.keyframes import TASK
 from pipelines.keyframes.settings import SECTIONS
 from pipelines.registry import Registry
-from pipelines.task import run_job
+from pipelines.remote import run_job_on_engine
 
 SHARED = ("seed",)  # the common --seed flag sets the clustering seed
 
@@ -50,8 +50,9 @@ def handler(registry: Registry, args: argparse.Namespace) -> int:
         raise InputError(f"--out {out} is a file; give a folder (it is created if missing).")
     apply_device(args)
     with progress_bar(args.quiet) as report:
-        job = finish(run_job(registry, TASK, args.backend, {"video": args.video},
-                             TASK.settings.from_args(args), seed=args.seed, progress=report))
+        job = finish(run_job_on_engine(registry, TASK, args.backend, {"video": args.video},
+                                       TASK.settings.from_args(args), seed=args.seed,
+                                       progress=report))
     out.mkdir(parents=True, exist_ok=True)
     shutil.copytree(job.run_dir, out, dirs_exist_ok=True)
     result = job.result

@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 
 from pipelines.errors import InputError
-from pipelines.faces import Face, find_faces
-from pipelines.landmarks import source_note
+from pipelines.faces import Face
+from pipelines.landmarks import find_faces, source_note
 from pipelines.portrait.fields import Fields, build_fields, stretch_map
 from pipelines.portrait.motion import Choreography, FrameMotion, scaled
 from pipelines.portrait.types import AnimateRequest, AnimateResult, check_request

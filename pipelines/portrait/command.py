@@ -22,7 +22,7 @@ from pipelines.portrait import TASK
 from pipelines.portrait.job import finish, finish_edit
 from pipelines.portrait.settings import EXPRESSION_NAMES
 from pipelines.registry import Registry
-from pipelines.task import run_job
+from pipelines.remote import run_job_on_engine
 
 EDIT_COMMAND = "edit"
 STILL_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
@@ -96,8 +96,8 @@ def run(registry: Registry, args: argparse.Namespace) -> int:
         raise InputError(f"Write the video to a .mp4 or .gif file; got '{out.name}'.")
     apply_device(args)
     with progress_bar(args.quiet) as report:
-        result = finish(run_job(registry, TASK, args.backend, _inputs(args), settings,
-                                seed=args.seed, progress=report))
+        result = finish(run_job_on_engine(registry, TASK, args.backend, _inputs(args), settings,
+                                          seed=args.seed, progress=report))
     out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(result.video if out.suffix.lower() == ".mp4" else result.gif, out)
     width, height = result.size
@@ -119,8 +119,8 @@ def _edit(registry: Registry, args: argparse.Namespace, settings: dict) -> int:
                          f"'{out.name}'.")
     apply_device(args)
     with progress_bar(args.quiet) as report:
-        result = finish_edit(run_job(registry, TASK, args.backend, _inputs(args), settings,
-                                     seed=args.seed, progress=report))
+        result = finish_edit(run_job_on_engine(registry, TASK, args.backend, _inputs(args),
+                                               settings, seed=args.seed, progress=report))
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".png":
         shutil.copyfile(result.image, out)

@@ -17,9 +17,9 @@ from pipelines.commands import add_task_arguments, apply_device, progress_bar
 from pipelines.errors import InputError
 from pipelines.media import VIDEO_SUFFIXES
 from pipelines.registry import Registry
+from pipelines.remote import run_job_on_engine
 from pipelines.style import TASK
 from pipelines.style.job import DEFAULT_BACKEND, IMAGE_FORMATS, finish
-from pipelines.task import run_job
 
 
 def register(subparsers) -> None:
@@ -66,8 +66,8 @@ def handler(registry: Registry, args: argparse.Namespace) -> int:
         values["fmt"] = fmt
     inputs = {"content": args.content, "style": args.style, "style2": args.style2}
     with progress_bar(args.quiet) as report:
-        job = run_job(registry, TASK, args.backend, inputs, values, seed=args.seed,
-                      progress=report)
+        job = run_job_on_engine(registry, TASK, args.backend, inputs, values, seed=args.seed,
+                                progress=report)
     result = finish(job)
     out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(result.output, out)

@@ -13,6 +13,7 @@ from pathlib import Path
 from pipelines.commands import add_task_arguments, apply_device, progress_bar
 from pipelines.errors import InputError
 from pipelines.registry import Registry
+from pipelines.remote import run_job_on_engine
 from pipelines.super_res import TASK
 from pipelines.super_res.job import (
     DEFAULT_BACKEND,
@@ -21,7 +22,6 @@ from pipelines.super_res.job import (
     image_result,
     video_result,
 )
-from pipelines.task import run_job
 
 __all__ = ["IMAGE_INPUTS", "handle", "register"]
 
@@ -61,8 +61,8 @@ def handle(registry: Registry, args: argparse.Namespace) -> int:
         inputs = {"video": str(source)}
     apply_device(args)
     with progress_bar(args.quiet) as report:
-        out = run_job(registry, TASK, args.backend, inputs, settings, seed=args.seed,
-                      progress=report)
+        out = run_job_on_engine(registry, TASK, args.backend, inputs, settings, seed=args.seed,
+                                progress=report)
     if is_image:
         result = image_result(out)
         size = result.output_size

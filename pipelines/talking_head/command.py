@@ -14,9 +14,9 @@ from pathlib import Path
 
 from pipelines.commands import add_task_arguments, apply_device, progress_bar
 from pipelines.registry import Registry
+from pipelines.remote import run_job_on_engine
 from pipelines.talking_head import TASK
 from pipelines.talking_head.job import finish
-from pipelines.task import run_job
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,8 +40,9 @@ def run(registry: Registry, args: argparse.Namespace) -> int:
     apply_device(args)
     inputs = {"face": args.face, "audio": args.audio, "text": args.text}
     with progress_bar(args.quiet) as report:
-        job = finish(run_job(registry, TASK, args.backend, inputs,
-                             TASK.settings.from_args(args), seed=args.seed, progress=report))
+        job = finish(run_job_on_engine(registry, TASK, args.backend, inputs,
+                                       TASK.settings.from_args(args), seed=args.seed,
+                                       progress=report))
     for note in job.notes:
         print(f"note: {note}")
     result = job.result

@@ -16,7 +16,8 @@ import numpy as np
 
 from pipelines import media
 from pipelines.errors import InputError
-from pipelines.faces import Box, Face, find_faces
+from pipelines.faces import Box, Face
+from pipelines.landmarks import find_faces
 from pipelines.talking_head.analysis import MouthTrack
 from pipelines.talking_head.motion import (
     EyeRig,
