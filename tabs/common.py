@@ -17,7 +17,7 @@ import gradio as gr
 
 from pipelines.errors import StudioError
 from pipelines.progress import Progress
-from pipelines.registry import Registry
+from pipelines.registry import PipelineSpec, Registry
 from pipelines.task import Setting, Task
 
 log = logging.getLogger("studio")
@@ -108,13 +108,24 @@ def backend_choices(registry: Registry, task: str) -> list[tuple[str, str]]:
     return [(f"{s.label} ({s.kind})", s.id) for s in registry.by_task(task)]
 
 
+def default_backend(registry: Registry, task: Task) -> PipelineSpec:
+    """The backend a tab opens with: its dropdown's first choice (the classical one)."""
+    return registry.default(task.id)
+
+
+def backend_dropdown_id(task: str) -> str:
+    """The element id of a tab's backend dropdown (never a setting's: names have no dash)."""
+    return f"{task}-backend-dropdown"
+
+
 def backend_dropdown(registry: Registry, task: str, **kwargs: Any) -> gr.Dropdown:
     choices = backend_choices(registry, task)
     # Wide enough for the labels: in a row on a phone it wraps onto a line of its own.
     kwargs.setdefault("min_width", 280)
+    kwargs.setdefault("elem_id", backend_dropdown_id(task))
     return gr.Dropdown(
         choices=choices,
-        value=choices[0][1] if choices else None,
+        value=registry.default(task).id if choices else None,
         label="Backend",
         info="Classical backends need no downloads; model backends load on first use.",
         **kwargs,
@@ -137,50 +148,75 @@ def setting_id(task: str, name: str) -> str:
 
 
 def setting_widget(task: str, setting: Setting, **kwargs: Any) -> gr.Component:
-    """The widget for one setting: its range, default, label and help come from the schema."""
+    """The widget for one setting: its range, default, label and help come from the schema
+    (``value`` and ``visible`` in ``kwargs`` override the default and the shown state)."""
+    value = kwargs.pop("value", setting.default)
     common = {"label": setting.label, "info": setting.help or None,
               "elem_id": setting_id(task, setting.name), **kwargs}
     kind = setting.kind
     if kind == "multi":
-        return gr.CheckboxGroup(setting.choice_pairs(), value=list(setting.default), **common)
+        return gr.CheckboxGroup(setting.choice_pairs(), value=list(value), **common)
     if kind == "choice":
-        return gr.Dropdown(setting.choice_pairs(), value=setting.default, **common)
+        return gr.Dropdown(setting.choice_pairs(), value=value, **common)
     if kind == "bool":
-        return gr.Checkbox(value=setting.default, **common)
+        return gr.Checkbox(value=value, **common)
     if kind in ("int", "float") and setting.bounded:
         step = setting.step or (1 if kind == "int" else 0.01)
-        return gr.Slider(setting.minimum, setting.maximum, value=setting.default, step=step,
-                         **common)
+        return gr.Slider(setting.minimum, setting.maximum, value=value, step=step, **common)
     if kind in ("int", "float"):
-        return gr.Number(setting.default, precision=0 if kind == "int" else None, **common)
-    return gr.Textbox(setting.default, lines=setting.lines, **common)
+        return gr.Number(value, precision=0 if kind == "int" else None, **common)
+    return gr.Textbox(value, lines=setting.lines, **common)
 
 
-def setting_widgets(task: Task, names: Sequence[str] | None = None, *,
+def backend_state(task: Task, setting: Setting, spec: PipelineSpec) -> dict[str, Any]:
+    """What the widget of ``setting`` shows while ``spec`` is the chosen backend: ``visible``
+    (the setting applies to the backend's group) and, for a setting with per-backend defaults
+    (frames, steps, ...), that backend's ``value``. Widgets are built with it and the backend
+    dropdown's change applies it, so the page always matches the selected backend."""
+    group = task.group_of(spec)
+    state: dict[str, Any] = {"visible": setting.applies_to(group)}
+    if setting.defaults:
+        value = setting.default_for(spec.id, group)
+        state["value"] = list(value) if setting.multi else value
+    return state
+
+
+def panel_visible(task: Task, names: Sequence[str], spec: PipelineSpec) -> bool:
+    """Whether a panel (an accordion) holding the settings ``names`` is shown for ``spec``: when
+    one of them applies to the backend's group."""
+    group = task.group_of(spec)
+    return any(task.settings[name].applies_to(group) for name in names)
+
+
+def task_widget(task: Task, name: str, backend: PipelineSpec, **kwargs: Any) -> gr.Component:
+    """The widget for the task's setting ``name`` as it is while ``backend`` is selected
+    (:func:`backend_state`); ``kwargs`` (layout, interactivity) go to the component."""
+    setting = task.settings[name]
+    return setting_widget(task.id, setting, **{**backend_state(task, setting, backend),
+                                               **kwargs})
+
+
+def setting_widgets(task: Task, names: Sequence[str] | None = None, *, backend: PipelineSpec,
                     advanced: bool | None = None) -> dict[str, gr.Component]:
     """Widgets for the task's settings (``names``, or all with the given ``advanced`` flag),
-    in schema order."""
+    in schema order, each as it is while ``backend`` (the tab's default) is selected."""
     chosen = [s for s in task.settings if (names is None or s.name in names)
               and (advanced is None or s.advanced == advanced)]
-    return {s.name: setting_widget(task.id, s) for s in chosen}
+    return {s.name: task_widget(task, s.name, backend) for s in chosen}
 
 
-def backend_updates(task: Task, registry: Registry, names: Sequence[str]
-                    ) -> Callable[[str], tuple[dict, ...]]:
+def backend_updates(task: Task, registry: Registry, names: Sequence[str],
+                    panels: Sequence[Sequence[str]] = ()) -> Callable[[str], tuple[dict, ...]]:
     """For a backend dropdown's change: show the settings that apply to the chosen backend and
-    load its defaults (frames, steps, ...) into them; one update per name, in order."""
+    load its defaults (frames, steps, ...) into them (:func:`backend_state`); one update per
+    name, in order, then one per panel of ``panels`` (the setting names an accordion holds:
+    shown when one of them applies, :func:`panel_visible`)."""
 
     def update(spec_id: str) -> tuple[dict, ...]:
         spec = registry.get(spec_id) if spec_id in registry else registry.default(task.id)
-        group = task.group_of(spec)
-        updates = []
-        for name in names:
-            setting = task.settings[name]
-            change = {"visible": setting.applies_to(group)}
-            if setting.defaults:  # a per-backend default (frames, steps, ...) is loaded
-                value = setting.default_for(spec.id, group)
-                change["value"] = list(value) if setting.multi else value
-            updates.append(gr.update(**change))
+        updates = [gr.update(**backend_state(task, task.settings[name], spec))
+                   for name in names]
+        updates += [gr.update(visible=panel_visible(task, held, spec)) for held in panels]
         return tuple(updates)
 
     return update

@@ -163,7 +163,7 @@ def build_panel(registry: Registry, backend) -> Panel:
     fetches; a tab's Run goes through :func:`fetch_then_run`)."""
     import gradio as gr
 
-    message = gr.Markdown()
+    message = gr.Markdown(visible=False)  # shown for a backend with files to fetch
     with gr.Row(visible=False) as buttons:
         get = gr.Button("Download model files", size="sm", scale=0)
         stop = gr.Button("Cancel download", size="sm", variant="stop", scale=0)
@@ -175,7 +175,8 @@ def build_panel(registry: Registry, backend) -> Panel:
         text = offer_markdown(registry, spec_id)
         if text and not session_token:
             session_token = new_cancel_token()
-        return text, gr.update(visible=bool(text)), session_token
+        return (gr.update(value=text, visible=bool(text)), gr.update(visible=bool(text)),
+                session_token)
 
     def on_download(spec_id: str | None, session_token: str,
                     progress=gr.Progress()) -> str:  # noqa: B008 (gradio's injection idiom)

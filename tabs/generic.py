@@ -18,8 +18,10 @@ from tabs.common import (
     ASSETS,
     backend_dropdown,
     backend_updates,
+    default_backend,
     gpu,
     image_upload,
+    panel_visible,
     progress_callback,
     setting_widgets,
     ui_text,
@@ -50,10 +52,13 @@ def build(registry: Registry, task: Task) -> None:
             inputs = [input_widget(item) for item in task.inputs]
             backend = backend_dropdown(registry, task.id)
             build_panel(registry, backend)
-            widgets = setting_widgets(task, advanced=False)
+            default = default_backend(registry, task)
+            widgets = setting_widgets(task, backend=default, advanced=False)
             seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed")
-            with gr.Accordion("Advanced settings", open=False):
-                widgets.update(setting_widgets(task, advanced=True))
+            advanced = [s.name for s in task.settings if s.advanced]
+            with gr.Accordion("Advanced settings", open=False,
+                              visible=panel_visible(task, advanced, default)) as accordion:
+                widgets.update(setting_widgets(task, backend=default, advanced=True))
             run = gr.Button("Run", variant="primary")
         with gr.Column(scale=1):
             video = gr.Video(label="Video", interactive=False)
@@ -67,8 +72,8 @@ def build(registry: Registry, task: Task) -> None:
 
     names = list(widgets)
     if names:
-        backend.change(backend_updates(task, registry, names), backend,
-                       [widgets[n] for n in names], api_visibility="private")
+        backend.change(backend_updates(task, registry, names, [advanced]), backend,
+                       [*[widgets[n] for n in names], accordion], api_visibility="private")
     order = [n for n in task.settings.names if n in widgets]
 
     @gpu(duration=300)

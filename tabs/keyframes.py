@@ -24,6 +24,7 @@ from tabs.common import (
     ASSETS,
     backend_dropdown,
     backend_updates,
+    default_backend,
     gpu,
     progress_callback,
     setting_widgets,
@@ -91,12 +92,13 @@ def api_signature(default_backend: str | None) -> inspect.Signature:
 def build(registry: Registry) -> None:
     gr.Markdown(ui_text(TASK))
     widgets: dict[str, gr.components.Component] = {}
+    default = default_backend(registry, KEYFRAMES)
     with gr.Row():
         with gr.Column(scale=2):
             video = gr.Video(label="Video", sources=["upload"])
             with gr.Row():
                 backend = backend_dropdown(registry, TASK, scale=2)
-                widgets.update(setting_widgets(KEYFRAMES, MAIN_KNOBS))
+                widgets.update(setting_widgets(KEYFRAMES, MAIN_KNOBS, backend=default))
             build_panel(registry, backend)
             run_button = gr.Button("Find shots and keyframes", variant="primary")
         with gr.Column(scale=3):
@@ -108,7 +110,7 @@ def build(registry: Registry) -> None:
             gr.Markdown(f"**{title}**")
             with gr.Row():
                 widgets.update(setting_widgets(
-                    KEYFRAMES, [n for n in section if n not in MAIN_KNOBS]))
+                    KEYFRAMES, [n for n in section if n not in MAIN_KNOBS], backend=default))
     with gr.Row():
         sheet = gr.Image(label="Contact sheet", type="filepath", interactive=False)
         plot = gr.Image(label="Change score per frame", type="filepath", interactive=False)

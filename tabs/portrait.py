@@ -30,11 +30,13 @@ from tabs.common import (
     ASSETS,
     backend_dropdown,
     backend_updates,
+    default_backend,
     gpu,
     image_upload,
+    panel_visible,
     progress_callback,
-    setting_widget,
     setting_widgets,
+    task_widget,
     ui_text,
     user_errors,
 )
@@ -42,12 +44,15 @@ from tabs.downloads import build_panel, fetch_first
 
 TITLE = TASK.title
 MAX_SEED = 2**31 - 1
-MAIN = ("camera", "motions", "strength", "loop", "motion_bucket_id", "noise_aug_strength",
-        "prompt", "negative_prompt", "guidance")
+# Panels of settings, each shown while one of its settings applies to the chosen backend: a
+# column beside the backend dropdown (classical; its motions sit under the dropdown), and the
+# model backends' main settings in a "Model settings" accordion. Advanced ones stay in
+# "Advanced settings", the face ones in "Expression", so the classical default fits one screen.
+BESIDE = ("camera", "strength", "loop")
+MODEL_MAIN = ("motion_bucket_id", "noise_aug_strength", "prompt", "negative_prompt", "guidance")
 FACE = ("relative", "face", *EXPRESSION_NAMES)  # the Expression panel
 EDIT = ("face", *EXPRESSION_NAMES)  # what "Edit picture" sends
 HIDDEN = ("still",)  # set by the Edit button, not shown
-FACE_GROUPS = ("classical", "driven")
 
 
 def duration_text(frames: float, fps: float) -> str:
@@ -102,43 +107,65 @@ def api_signature(fn: Callable, names: Sequence[str], optional: Sequence[str] = 
 
 
 def build(registry: Registry) -> None:
+    default = default_backend(registry, TASK)
+
+    def inputs_for(spec_id: str) -> tuple[dict, ...]:
+        """The driving video, the end picture and the Expression panel: shown for the backends
+        that take them (faces: the backends the face settings apply to)."""
+        spec = registry.get(spec_id) if spec_id in registry else default
+        faces = panel_visible(TASK, FACE, spec)
+        return (gr.update(visible=faces), gr.update(visible="last-frame" in spec.tags),
+                gr.update(visible=faces))
+
+    shown = [update["visible"] for update in inputs_for(default.id)]
     gr.Markdown(ui_text(TASK.id))
     with gr.Row():
-        with gr.Column(scale=1):
-            image = image_upload(label="Picture", sources=["upload", "clipboard"], height=340)
-            backend = backend_dropdown(registry, TASK.id)
+        with gr.Column(scale=3):
+            with gr.Row():
+                image = image_upload(label="Picture", sources=["upload", "clipboard"],
+                                     height=160, min_width=200)
+                driving = gr.Video(label="Driving video (optional)", sources=["upload", "webcam"],
+                                   include_audio=True, height=160, min_width=200,
+                                   visible=shown[0])
+                last = image_upload(label="End picture (optional)",
+                                    sources=["upload", "clipboard"], height=160, min_width=200,
+                                    visible=shown[1])
+            widgets = {}
+            with gr.Row():
+                with gr.Column(scale=3):
+                    backend = backend_dropdown(registry, TASK.id)
+                    widgets["motions"] = task_widget(TASK, "motions", default)
+                with gr.Column(scale=2, min_width=200,
+                               visible=panel_visible(TASK, BESIDE, default)) as beside:
+                    widgets.update(setting_widgets(TASK, BESIDE, backend=default))
             build_panel(registry, backend)
-            driving = gr.Video(label="Driving video (optional: the face follows it; classical "
-                                     "and LivePortrait)", sources=["upload", "webcam"],
-                               include_audio=True, height=240)
-            last = image_upload(label="End picture (optional: Wan FLF2V, Wan 2.2 A14B, LTX "
-                                      "0.9.7)", sources=["upload", "clipboard"], height=200,
-                                visible=False)
-            widgets = setting_widgets(TASK, MAIN)
+            with gr.Accordion("Model settings", open=True,
+                              visible=panel_visible(TASK, MODEL_MAIN, default)) as model_panel:
+                widgets.update(setting_widgets(TASK, MODEL_MAIN, backend=default))
             with gr.Row():
-                widgets.update(setting_widgets(TASK, ("frames", "fps")))
+                widgets.update(setting_widgets(TASK, ("frames", "fps"), backend=default))
             duration = gr.Markdown(duration_text(widgets["frames"].value, widgets["fps"].value))
-            with gr.Row():
-                seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed",
-                                 scale=4)
-                randomize = gr.Button("Random seed", scale=1)
-            with gr.Accordion("Expression (driving video and picture edits)",
-                              open=False) as expression:
-                widgets.update(setting_widgets(TASK, FACE))
+            run = gr.Button("Animate", variant="primary")
+            with gr.Accordion("Expression (driving video and picture edits)", open=False,
+                              visible=shown[2]) as expression:
+                widgets.update(setting_widgets(TASK, FACE, backend=default))
                 edit = gr.Button("Edit picture")
                 edited = gr.Image(label="Edited picture", type="filepath", interactive=False)
                 edit_summary = gr.Markdown()
             with gr.Accordion("Advanced settings", open=False):
+                with gr.Row(equal_height=True):
+                    seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed",
+                                     scale=4)
+                    randomize = gr.Button("Random seed", scale=1)
                 advanced = [s.name for s in TASK.settings
                             if s.advanced and s.name not in (*FACE, *HIDDEN)]
                 cut = advanced.index("memory") + 1
-                widgets.update(setting_widgets(TASK, advanced[:cut]))
+                widgets.update(setting_widgets(TASK, advanced[:cut], backend=default))
                 memory = gr.Markdown()
-                widgets.update(setting_widgets(TASK, advanced[cut:]))
+                widgets.update(setting_widgets(TASK, advanced[cut:], backend=default))
                 for name in HIDDEN:
-                    widgets[name] = setting_widget(TASK.id, TASK.settings[name], visible=False)
-            run = gr.Button("Animate", variant="primary")
-        with gr.Column(scale=1):
+                    widgets[name] = task_widget(TASK, name, default, visible=False)
+        with gr.Column(scale=2):
             video = gr.Video(label="Video (MP4)", autoplay=True, loop=True, interactive=False)
             gif = gr.Image(label="GIF", type="filepath", interactive=False)
             strip = gr.Image(label="Preview frames", type="filepath", interactive=False)
@@ -146,22 +173,14 @@ def build(registry: Registry) -> None:
             manifest = gr.File(label="Run manifest", interactive=False)
     examples = [ASSETS / path for path in TASK.examples if (ASSETS / path).is_file()]
     if examples:
-        default = registry.default(TASK.id).id
-        gr.Examples([[str(path), default] for path in examples],
+        gr.Examples([[str(path), default.id] for path in examples],
                     inputs=[image, backend], label="Examples (public-domain and CC0 pictures)")
 
     # -- events ----------------------------------------------------------------------------------
     names = [n for n in widgets if n not in HIDDEN]
-    update = backend_updates(TASK, registry, names)
-    backend.change(update, backend, [widgets[n] for n in names], api_visibility="private")
-
-    def inputs_for(spec_id: str) -> tuple[dict, ...]:
-        spec = registry.get(spec_id) if spec_id in registry else registry.default(TASK.id)
-        group = TASK.group_of(spec)
-        faces = group in FACE_GROUPS
-        return (gr.update(visible=faces), gr.update(visible="last-frame" in spec.tags),
-                gr.update(visible=faces))
-
+    update = backend_updates(TASK, registry, names, [BESIDE, MODEL_MAIN])
+    backend.change(update, backend, [*[widgets[n] for n in names], beside, model_panel],
+                   api_visibility="private")
     backend.change(inputs_for, backend, [driving, last, expression], api_visibility="private")
     estimate_inputs = [backend, widgets["frames"], widgets["side"], image, widgets["memory"]]
     for component in estimate_inputs:

@@ -19,10 +19,11 @@ from tabs.common import (
     ASSETS,
     backend_dropdown,
     backend_updates,
+    default_backend,
     gpu,
     image_upload,
     progress_callback,
-    setting_widget,
+    task_widget,
     ui_text,
     user_errors,
 )
@@ -66,12 +67,10 @@ def metric_rows(result: StyleResult) -> list[list]:
 
 def build(registry: Registry) -> None:
     gr.Markdown(ui_text(TASK.id))
-    settings = TASK.settings
-    group = TASK.group_of(registry.default(TASK.id))
+    default = default_backend(registry, TASK)
 
     def widget(name: str, **kwargs) -> gr.Component:
-        kwargs.setdefault("visible", settings[name].applies_to(group))
-        return setting_widget(TASK.id, settings[name], **kwargs)
+        return task_widget(TASK, name, default, **kwargs)
 
     with gr.Row():
         backend = backend_dropdown(registry, TASK.id, scale=3, allow_custom_value=True)

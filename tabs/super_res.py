@@ -22,11 +22,12 @@ from tabs.common import (
     ASSETS,
     backend_dropdown,
     backend_updates,
+    default_backend,
     gpu,
     image_upload,
     progress_callback,
-    setting_widget,
     setting_widgets,
+    task_widget,
     ui_text,
     user_errors,
 )
@@ -77,12 +78,13 @@ def video_summary(result: VideoJobResult) -> str:
 def build(registry: Registry) -> None:
     gr.Markdown(ui_text(TASK.id))
     widgets = {}
+    default = default_backend(registry, TASK)
     with gr.Row():
         backend = backend_dropdown(registry, TASK.id, scale=3, allow_custom_value=True)
-        widgets["scale"] = setting_widget(TASK.id, TASK.settings["scale"], scale=2)
+        widgets["scale"] = task_widget(TASK, "scale", default, scale=2)
     build_panel(registry, backend)
     with gr.Accordion("Advanced settings", open=False), gr.Row():
-        widgets.update(setting_widgets(TASK, ("tile", "format")))
+        widgets.update(setting_widgets(TASK, ("tile", "format"), backend=default))
     with gr.Tabs():
         with gr.Tab("Image"):
             with gr.Row():
@@ -91,7 +93,7 @@ def build(registry: Registry) -> None:
                     with gr.Accordion("Quality check", open=False):
                         reference = image_upload(label="Reference: the high-resolution original",
                                                  sources=["upload", "clipboard"])
-                        widgets.update(setting_widgets(TASK, ("self_check",)))
+                        widgets.update(setting_widgets(TASK, ("self_check",), backend=default))
                     image_button = gr.Button("Upscale image", variant="primary")
                 with gr.Column():
                     slider = gr.ImageSlider(label="Before (nearest) / after", format="png",
@@ -116,7 +118,7 @@ def build(registry: Registry) -> None:
                                          info="space: more pixels; time: more frames (frame "
                                               "interpolation); both: upscale, then interpolate")
                     with gr.Row():
-                        widgets.update(setting_widgets(TASK, VIDEO_TIME))
+                        widgets.update(setting_widgets(TASK, VIDEO_TIME, backend=default))
                     video_button = gr.Button("Upscale video", variant="primary")
                 with gr.Column():
                     video_out = gr.Video(label="Upscaled (H.264, original audio)",

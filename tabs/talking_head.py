@@ -17,12 +17,14 @@ from tabs.common import (
     ACCELERATOR_CONCURRENCY,
     ASSETS,
     backend_dropdown,
+    backend_state,
     backend_updates,
+    default_backend,
     gpu,
     image_upload,
     progress_callback,
     setting_id,
-    setting_widget,
+    task_widget,
     ui_text,
     user_errors,
 )
@@ -60,11 +62,10 @@ def build(registry: Registry) -> None:
     has_espeak = speech.espeak_path() is not None
     sharpeners = sharpen_choices(registry)
     settings = TASK.settings
-    group = TASK.group_of(registry.default(TASK.id))
+    default = default_backend(registry, TASK)
 
     def widget(name: str, **kwargs) -> gr.Component:
-        kwargs.setdefault("visible", settings[name].applies_to(group))
-        return setting_widget(TASK.id, settings[name], **kwargs)
+        return task_widget(TASK, name, default, **kwargs)
 
     with gr.Row():
         with gr.Column():
@@ -105,7 +106,8 @@ def build(registry: Registry) -> None:
                 widgets["sharpen"] = gr.Dropdown(
                     off, value=settings["sharpen"].default, label=settings["sharpen"].label,
                     info=settings["sharpen"].help, elem_id=setting_id(TASK.id, "sharpen"),
-                    visible=bool(sharpeners) and settings["sharpen"].applies_to(group),
+                    visible=bool(sharpeners)
+                    and backend_state(TASK, settings["sharpen"], default)["visible"],
                 )
             run = gr.Button("Make it talk", variant="primary")
         with gr.Column():

@@ -2,16 +2,21 @@
 
 At 1280x800 the test opens every tab, runs the classical backend of each of the five task tabs
 on an example (an upload for the portrait, a gr.Examples row elsewhere), checks that the outputs
-appear, then runs the Benchmark tab's default comparison. At phone width (390x844, where Gradio
-folds the tab bar into a "More tabs" menu) it reaches every tab through that menu and runs one
-task. Screenshots of every tab at both sizes go to ``test-artifacts/browser/``. Skipped, with the
-reason, when chromium or Playwright is absent.
+appear, then runs the Benchmark tab's default comparison. At 1280x1000 each task tab shows, for
+its default backend and for one backend of every other group picked in the dropdown, exactly
+the settings the task's schema gives that group (and the Portrait tab's classical default fits
+the first screen, Animate in view). At phone width (390x844, where Gradio folds the tab bar into
+a "More tabs" menu) it reaches every tab through that menu and runs one task. Screenshots of every
+tab at each size go to ``test-artifacts/browser/``. Skipped, with the reason, when chromium or
+Playwright is absent.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +28,7 @@ from tests.conftest import ROOT, StudioProcess, studio_process
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "test-artifacts" / "browser"
 DESKTOP = {"width": 1280, "height": 800}
+FIRST_SCREEN = {"width": 1280, "height": 1000}
 PHONE = {"width": 390, "height": 844}
 RUN_TIMEOUT_MS = 120_000
 
@@ -190,4 +196,96 @@ def test_phone_reaches_every_tab_through_the_menu(server, browser, tmp_path):
     for title in OTHER_TABS:
         open_tab(page, title)
         screenshot(page, f"phone-{slug(title)}")
+    assert not page.errors, page.errors
+
+
+# --------------------------------------------------------------------------------------------
+# Each tab shows the settings of the backend it has selected
+
+
+def shown_settings(page, task) -> set[str]:
+    """The names of ``task``'s settings whose widgets are on screen, with every accordion of the
+    tab opened and every inner tab (Image/Video, Audio/Text, ...) visited: Gradio renders a
+    closed accordion's or a hidden tab's content only once it is shown."""
+    view = panel(page)
+    shown: set[str] = set()
+    inner = view.get_by_role("tab")
+    for index in range(max(inner.count(), 1)):
+        if inner.count():
+            inner.nth(index).click()
+        for _ in range(3):  # a nested accordion appears once its parent opens
+            closed = view.locator(".label-wrap:not(.open):visible")
+            if not closed.count():
+                break
+            for _ in range(closed.count()):
+                closed.first.click()
+        shown |= set(page.evaluate(
+            """prefix => [...document.querySelectorAll(`[id^="${prefix}"]`)]
+                .filter(e => e.checkVisibility()).map(e => e.id.slice(prefix.length))""",
+            f"{task.id}-"))
+    return shown & set(task.settings.names)
+
+
+def expected_settings(task, spec) -> set[str]:
+    """From the schema: the settings that apply to ``spec``'s backend group, less those the tab
+    keeps off the page whatever the backend (its module's HIDDEN)."""
+    hidden = set(getattr(importlib.import_module(task.tab), "HIDDEN", ())) if task.tab else set()
+    group = task.group_of(spec)
+    return {s.name for s in task.settings if s.applies_to(group)} - hidden
+
+
+def pick_backend(page, task, label: str) -> None:
+    from tabs.common import backend_dropdown_id
+
+    page.locator(f"#{backend_dropdown_id(task.id)} input").click()
+    page.get_by_role("option", name=label, exact=True).click()
+
+
+def settle(page, task, expected: set[str], timeout: float = 30.0) -> set[str]:
+    """The shown settings once they equal ``expected`` (a backend change is a server round
+    trip), or as they are after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        shown = shown_settings(page, task)
+        if shown == expected or time.monotonic() > deadline:
+            return shown
+        page.wait_for_timeout(250)
+
+
+def difference(task, spec, shown: set[str], expected: set[str]) -> str:
+    return (f"{task.id} with {spec.id}: shown though the schema's group {task.group_of(spec)!r} "
+            f"lacks them: {sorted(shown - expected)}; missing: {sorted(expected - shown)}")
+
+
+def test_each_tab_shows_the_settings_of_its_selected_backend(server, browser):
+    from pipelines.catalog import build_registry
+    from pipelines.tasks import TASKS as STUDIO_TASKS
+    from tabs.common import backend_choices
+
+    registry = build_registry()
+    page = open_page(browser, server, FIRST_SCREEN)
+    # The first screen a newcomer sees: the portrait's classical settings, Animate in view.
+    button = panel(page).get_by_role("button", name="Animate", exact=True)
+    box = button.bounding_box()
+    assert box and box["y"] + box["height"] <= FIRST_SCREEN["height"], box
+    page.screenshot(path=str(SHOTS / "first-screen-portrait-animation.png"))
+    for task in STUDIO_TASKS:
+        open_tab(page, task.title)
+        labels = dict((spec_id, label) for label, spec_id in backend_choices(registry, task.id))
+        default = registry.default(task.id)
+        # Nothing has happened yet: the page as built must show the default's settings.
+        shown, expected = shown_settings(page, task), expected_settings(task, default)
+        assert shown == expected, difference(task, default, shown, expected)
+        picks, groups = [], {task.group_of(default)}
+        for spec in registry.by_task(task.id):
+            if task.group_of(spec) not in groups:
+                groups.add(task.group_of(spec))
+                picks.append(spec)
+        for spec in (*picks, default):  # then back to the default
+            pick_backend(page, task, labels[spec.id])
+            expected = expected_settings(task, spec)
+            shown = settle(page, task, expected)
+            assert shown == expected, difference(task, spec, shown, expected)
+            if spec is not default:
+                screenshot(page, f"settings-{slug(task.title)}-{task.group_of(spec)}")
     assert not page.errors, page.errors

@@ -331,3 +331,120 @@ def test_cli_progress_bar_shows_stage_percent_and_time_left():
     assert len(lines) == 3 and "50%" in lines[1] and "left" in lines[1] and "frame 5/10" in lines[1]
     assert lines[2].startswith("[" + "#" * 24 + "]") and "100%" in lines[2]
     assert term.getvalue().count("\r") == 4 and term.getvalue().endswith("\n")
+
+
+# --------------------------------------------------------------------------------------------
+# What a tab shows on first load equals what picking its selected backend would show
+
+
+@pytest.fixture(scope="module")
+def studio_app():
+    import app
+
+    return app.build_app(build_registry())
+
+
+def _hidden_settings(task: Task) -> tuple[str, ...]:
+    """Settings a tab keeps off the page whatever the backend (portrait's ``still``: the Edit
+    button sets it)."""
+    from importlib import import_module
+
+    return getattr(import_module(task.tab), "HIDDEN", ()) if task.tab else ()
+
+
+def check_opening_widgets(demo, task: Task) -> None:
+    """Each setting's widget starts as backend_updates leaves it for the default backend: shown
+    exactly when the schema says the setting applies to that backend's group, holding that
+    backend's default (per-backend frames, steps, ...)."""
+    from tabs.common import backend_updates
+    from tests.contract_fixtures import widgets_by_id
+
+    widgets = widgets_by_id(demo)
+    spec = demo.registry.default(task.id)
+    group = task.group_of(spec)
+    hidden = _hidden_settings(task)
+    names = [n for n in task.settings.names if n not in hidden]
+    updates = backend_updates(task, demo.registry, names)(spec.id)
+    for name, update in zip(names, updates, strict=True):
+        widget = widgets[f"{task.id}-{name}"]
+        assert widget.visible == update["visible"] == task.settings[name].applies_to(group), name
+        value = task.settings[name].default_for(spec.id, group)
+        assert widget.value == (list(value) if task.settings[name].multi else value), name
+        if "value" in update:
+            assert widget.value == update["value"], name
+    for name in hidden:
+        assert widgets[f"{task.id}-{name}"].visible is False, name
+
+
+def check_backend_handlers(demo, task: Task) -> None:
+    """Every handler of the backend dropdown's change (settings, panels of settings, the
+    portrait's driving video and end picture, the download offer), run with the page's initial
+    values, returns what the page already shows; every setting whose visibility or default
+    depends on the backend is among their outputs."""
+    from tabs.common import backend_dropdown_id
+    from tests.contract_fixtures import widgets_by_id
+
+    widgets = widgets_by_id(demo)
+    dropdown = widgets[backend_dropdown_id(task.id)]
+    assert dropdown.value == demo.registry.default(task.id).id
+    handlers = [f for f in demo.fns.values()
+                if (dropdown._id, "change") in [tuple(t) for t in f.targets]]
+    assert handlers, f"{task.id}: nothing follows the backend dropdown"
+    followed = set()
+    for handler in handlers:
+        result = handler.fn(*[component.value for component in handler.inputs])
+        results = result if isinstance(result, tuple) else (result,)
+        for component, out in zip(handler.outputs, results, strict=True):
+            where = (f"{task.id}: {getattr(component, 'elem_id', None) or ''} "
+                     f"{type(component).__name__} {getattr(component, 'label', None) or ''}")
+            followed.add(component._id)
+            if isinstance(out, dict) and out.get("__type__") == "update":
+                if "visible" in out:
+                    assert component.visible == out["visible"], where
+                if "value" in out:
+                    assert (component.value or "") == (out["value"] or ""), where
+            else:
+                assert (component.value or None) == (out or None), where
+    groups = {task.group_of(s) for s in demo.registry.by_task(task.id)}
+    for setting in task.settings:
+        if setting.name in _hidden_settings(task):
+            continue
+        if len({setting.applies_to(g) for g in groups}) > 1 or setting.defaults:
+            assert widgets[f"{task.id}-{setting.name}"]._id in followed, setting.name
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.id)
+def test_a_tab_opens_with_the_widgets_of_its_default_backend(task: Task, studio_app):
+    check_opening_widgets(studio_app, task)
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.id)
+def test_picking_the_selected_backend_changes_nothing_on_a_fresh_page(task: Task, studio_app):
+    check_backend_handlers(studio_app, task)
+
+
+def test_the_generic_tab_opens_with_its_default_backends_settings():
+    """A task without a layout of its own, with a model-only setting, a per-backend default and
+    an advanced setting for the model only: its Advanced accordion starts hidden."""
+    import app
+    from tests.contract_fixtures import widgets_by_id
+
+    model = PipelineSpec(id="toy.model", task="toy", label="Invert harder", kind="torch",
+                         repo_id="studio-test/toy", files=("model.safetensors",),
+                         builder=build_toy)
+    settings = Schema("toy", (
+        Setting("amount", 1.0, "Amount", "How far towards the negative.", 0.0, 1.0, 0.05,
+                defaults=(("toy.model", 0.5),)),
+        Setting("detail", 2, "Detail", "Model only.", 1, 8, 1, backends=("model",)),
+        Setting("passes", 1, "Passes", "Model only.", 1, 4, 1, backends=("model",),
+                advanced=True),
+    ))
+    task = Task(**{**TOY.__dict__, "specs": (*TOY.spec_list(), model), "settings": settings})
+    demo = app.build_app(build_registry((task,)), (task,))
+    check_opening_widgets(demo, task)
+    check_backend_handlers(demo, task)
+    widgets = widgets_by_id(demo)
+    assert not widgets["toy-detail"].visible and widgets["toy-amount"].value == 1.0
+    accordion = next(b for b in demo.blocks.values()
+                     if type(b).__name__ == "Accordion" and b.label == "Advanced settings")
+    assert accordion.visible is False
