@@ -82,6 +82,9 @@ def cmd_fetch(registry: Registry, args: argparse.Namespace) -> int:
         raise StudioError("Name at least one backend id to fetch (see `python cli.py models`).")
     for spec_id in ids:
         spec = registry.get(spec_id)
+        note = hub.one_source_note(spec)  # a pin one public source gives, checked when online
+        if note:
+            print(note, file=sys.stderr)
         if args.dry_run:
             if not spec.needs_weights:
                 print(f"{spec_id}: weight-free, nothing to fetch")

@@ -854,6 +854,37 @@ def _stream_to_blob(spec: PipelineSpec, remote: RemoteFile, blob: Path, meter: _
 
 
 # --------------------------------------------------------------------------------------------
+# Pins that one public source alone gives
+
+ONE_SOURCE_TAG = "pin:one-source"
+PIN_CHECK_TIMEOUT_S = 3.0
+
+
+def one_source_note(spec: PipelineSpec, timeout: float = PIN_CHECK_TIMEOUT_S) -> str | None:
+    """For a spec whose revision only one public source gives (tag ``pin:one-source``): ask the
+    Hub for the repo's current commit and return a note when it differs from the pin; None when
+    they agree, for other specs, offline, or when the Hub does not answer in ``timeout`` seconds.
+    Never raises: the pin stays what the spec says either way."""
+    if (ONE_SOURCE_TAG not in spec.tags or not spec.revision or spec.urls
+            or not spec.needs_weights or local_folder(spec) is not None or not reachable(spec)):
+        return None
+    try:
+        from huggingface_hub import HfApi
+
+        info = HfApi(endpoint=hub_endpoint()).repo_info(
+            spec.repo_id, repo_type=spec.repo_type, timeout=timeout)
+    except Exception as err:  # offline, gated, timed out: nothing to compare with
+        log.info("could not read the current commit of %s: %s", spec.repo_id, scrub(str(err)))
+        return None
+    current = (getattr(info, "sha", None) or "").lower()
+    if not current or current == spec.revision:
+        return None
+    return (f"note: '{spec.id}' is pinned to {spec.repo_id} at {spec.revision}, a commit only one "
+            f"public source gives; the repo's current commit is {current}. The pinned files are "
+            "fetched and checked as usual; compare the repo's history before moving the pin.")
+
+
+# --------------------------------------------------------------------------------------------
 # Reachability
 
 

@@ -2,10 +2,12 @@
 
 Serves just the routes ``huggingface_hub`` needs to download single files at a pinned commit
 (``HEAD``/``GET /{repo}/resolve/{revision}/{path}``, with ``Range``), to list a repo's tree
-(``GET /api/{type}s/{repo}/tree/{revision}``), plus plain files under ``/files/`` as GitHub
-release assets are served. Gated repos answer 401 with the Hub's ``X-Error-Code: GatedRepo``;
-a file can be cut off after some bytes once, as a dropped connection would. Every request is
-logged (method, path, Range header), so tests can see that a download resumed.
+(``GET /api/{type}s/{repo}/tree/{revision}``), to describe a repo with its commit as ``sha``
+(``GET /api/{type}s/{repo}`` and ``.../revision/{revision}``), plus plain files under ``/files/``
+as GitHub release assets are served. Gated repos answer 401 with the Hub's
+``X-Error-Code: GatedRepo``; a file can be cut off after some bytes once, as a dropped connection
+would. Every request is logged (method, path, Range header), so tests can see that a download
+resumed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ COMMIT = "a3c1f0e9b8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3"
 CHUNK = 1024 * 1024
 _RESOLVE = re.compile(r"^/(?:(spaces|datasets)/)?([^/]+/[^/]+)/resolve/([^/]+)/(.+)$")
 _TREE = re.compile(r"^/api/(models|spaces|datasets)/([^/]+/[^/]+)/tree/([^/?]+)")
+_INFO = re.compile(r"^/api/(models|spaces|datasets)/([^/]+/[^/]+)(?:/revision/([^/?]+))?$")
 
 
 def sha256(data: bytes) -> str:
@@ -45,6 +48,7 @@ class FakeHub:
     cut_once: dict[str, int] = field(default_factory=dict)  # url path -> bytes sent, then cut
     log: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path, range)
     commit: str = COMMIT
+    main: str | None = None  # the commit "main" points to in repo info (default: ``commit``)
     server: ThreadingHTTPServer | None = None
 
     def add_repo(self, repo_id: str, files: dict[str, bytes], repo_type: str = "model") -> None:
@@ -91,6 +95,9 @@ class FakeHub:
         tree = _TREE.match(path)
         if tree and not head:
             return self._tree(handler, tree.group(1)[:-1], tree.group(2), tree.group(3))
+        info = _INFO.match(path)
+        if info and not head:
+            return self._info(handler, info.group(1)[:-1], info.group(2), info.group(3))
         resolve = _RESOLVE.match(path)
         if resolve:
             kind = (resolve.group(1) or "models")[:-1]
@@ -136,7 +143,17 @@ class FakeHub:
             if is_lfs(name):
                 entry["lfs"] = {"oid": sha256(data), "size": len(data), "pointerSize": 134}
             entries.append(entry)
-        body = json.dumps(entries).encode()
+        self._json(handler, entries)
+
+    def _info(self, handler, kind, repo_id, revision) -> None:
+        if self._repo(handler, kind, repo_id, revision or "main") is None:
+            return
+        sha = (self.main or self.commit) if revision in (None, "main") else self.commit
+        siblings = [{"rfilename": name} for name in sorted(self.repos[(kind, repo_id)])]
+        self._json(handler, {"id": repo_id, "sha": sha, "siblings": siblings})
+
+    def _json(self, handler, payload) -> None:
+        body = json.dumps(payload).encode()
         handler.send_response(200)
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(body)))

@@ -340,14 +340,15 @@ def tiny_hunyuan15(folder: Path, **save) -> Path:
     return folder
 
 
-def hub_snapshot(cache: Path, repo_id: str) -> Path:
+def hub_snapshot(cache: Path, repo_id: str, revision: str | None = None) -> Path:
     """The snapshot folder of ``repo_id`` inside a Hugging Face cache at ``cache`` (created,
     with ``refs/main`` naming it), where a builder writes the repo's files; a test points
-    ``huggingface_hub.constants.HF_HUB_CACHE`` at ``cache`` and loads by the real repo id."""
+    ``huggingface_hub.constants.HF_HUB_CACHE`` at ``cache`` and loads by the real repo id.
+    A pinned spec's ``revision`` names the snapshot, as a fetch at that commit would."""
     import hashlib
 
     repo = cache / f"models--{repo_id.replace('/', '--')}"
-    commit = hashlib.sha1(repo_id.encode()).hexdigest()  # a test cache's own revision
+    commit = revision or hashlib.sha1(repo_id.encode()).hexdigest()  # else a test's own
     (repo / "refs").mkdir(parents=True, exist_ok=True)
     (repo / "refs" / "main").write_text(commit)
     return repo / "snapshots" / commit
@@ -406,6 +407,6 @@ def cached_repo(cache: Path, spec, build=None) -> tuple[Path, Path]:
     repo = cache.parent / f"{cache.name}-repos" / spec.repo_id.replace("/", "--")
     if not (repo / "model_index.json").is_file():
         (build or builders()[spec.id])(repo, max_shard_size=SHARD_SIZE)
-    snapshot = hub_snapshot(cache, spec.repo_id)
+    snapshot = hub_snapshot(cache, spec.repo_id, spec.revision)
     download_like_hub(repo, snapshot, hub.spec_patterns(spec, repo))
     return repo, snapshot

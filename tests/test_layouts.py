@@ -20,12 +20,13 @@ from skimage import data
 import cli
 from pipelines import hub, layouts, media
 from pipelines.catalog import build_registry
+from pipelines.portrait.specs import PRESETS
 from pipelines.registry import cached_weights
 from tests import i2v_fixtures as fx
 
 DIFFUSERS = sorted(s.id for s in build_registry() if s.layout == "diffusers")
-LORA_REPO, LORA_FILE = "lightx2v/Wan2.1-Distill-Loras", \
-    "wan2.1_i2v_lora_rank64_lightx2v_4step.safetensors"
+(LORA,) = PRESETS["portrait.wan2.1-i2v-14b-480p-lightx2v"].loras
+LORA_REPO, LORA_FILE, LORA_REVISION = LORA.source, LORA.weight_name, LORA.revision
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -175,7 +176,7 @@ def _place_tiny_lora(root, wan_snapshot):
 
     transformer = WanTransformer3DModel.from_pretrained(wan_snapshot / "transformer")
     made = fx.tiny_lora(WanImageToVideoPipeline, transformer, root.parent / "lora")
-    target = fx.hub_snapshot(root, LORA_REPO) / LORA_FILE
+    target = fx.hub_snapshot(root, LORA_REPO, LORA_REVISION) / LORA_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(made, target)
 

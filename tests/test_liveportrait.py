@@ -324,10 +324,11 @@ def astronaut() -> np.ndarray:
 def test_spec_is_the_published_repo():
     (spec,) = SPECS
     assert (spec.id, spec.task, spec.kind, spec.repo_id) == (
-        SPEC_ID, "portrait", "torch", "KwaiVGI/LivePortrait")  # fmt: skip
+        SPEC_ID, "portrait", "torch", "KlingTeam/LivePortrait")  # fmt: skip
     assert set(spec.files) == set(NETWORK_FILES.values()) and len(spec.files) == 5
     assert "MIT" in spec.license and "InsightFace" in spec.license
-    assert spec.revision is None or len(spec.revision) == 40
+    assert spec.revision == "82a4fa6735ca58432b6ce39301b4b9ee066dea47"
+    assert set(spec.sha256) == set(spec.files)  # each file's digest pinned, not only the commit
 
 
 def test_animate_three_frames_through_the_registry(registry, astronaut):

@@ -8,6 +8,9 @@ from pipelines.registry import PipelineSpec
 # v4.6 release holds train_log/flownet.pkl, a plain state dict read with weights_only=True.
 RIFE_REPO = "Bash2X/RIFE-Models"
 RIFE_FILE = "RIFE_v4.6.zip"
+# One public project pins this commit (for another zip of the repo): the tag below makes
+# `cli.py fetch` compare it with the repo's current commit when online (docs/models.md).
+RIFE_REVISION = "feaf6d11238b4a1e9f015a5d18c18df152affd20"
 
 SPECS = (
     PipelineSpec(
@@ -29,11 +32,12 @@ SPECS = (
         kind="torch",
         builder="pipelines.interpolate.rife:build",
         repo_id=RIFE_REPO,
+        revision=RIFE_REVISION,
         files=(RIFE_FILE,),
         license="MIT (Practical-RIFE by hzwer)",
         est_memory_gb=0.5,
         dtypes=("float16", "float32"),
-        tags=("video", "frame-interpolation", "neural", "arbitrary-timestep"),
+        tags=("video", "frame-interpolation", "neural", "arbitrary-timestep", "pin:one-source"),
         description="Real-Time Intermediate Flow Estimation (Huang et al., ECCV 2022), IFNet of "
                     "Practical-RIFE v4.6 written here; weights: flownet.pkl from the v4.6 release "
                     "zip of hzwer/Practical-RIFE (MIT), mirrored on the Hub by "

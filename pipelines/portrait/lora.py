@@ -28,25 +28,27 @@ def resolve_lora(choice: LoraChoice) -> Path:
         if not choice.weight_name:
             raise InputError(f"Name the file of LoRA '{choice.source}' inside its Hub repo "
                              "(for example repo_id:file.safetensors).")
-        path = _hub_file(choice.source, choice.weight_name)
+        path = _hub_file(choice.source, choice.weight_name, choice.revision)
     if path.suffix != ".safetensors":
         raise InputError(f"LoRA {path.name} is not a .safetensors file; only safetensors LoRAs "
                          "load (other formats can run code).")
     return path
 
 
-def _hub_file(repo_id: str, name: str) -> Path:
+def _hub_file(repo_id: str, name: str, revision: str | None = None) -> Path:
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     from pipelines.registry import auto_fetch_enabled
 
     try:
-        return Path(hf_hub_download(repo_id, name, local_files_only=not auto_fetch_enabled()))
+        return Path(hf_hub_download(repo_id, name, revision=revision,
+                                    local_files_only=not auto_fetch_enabled()))
     except (LocalEntryNotFoundError, FileNotFoundError, OSError, ValueError) as err:
         raise StudioError(
             f"The LoRA {repo_id}/{name} is not on this machine and cannot be downloaded now "
-            f"({type(err).__name__}). Run `hf download {repo_id} {name}` on a machine with "
+            f"({type(err).__name__}). Run `hf download {repo_id} {name}"
+            + (f" --revision {revision}" if revision else "") + "` on a machine with "
             "network access, or set STUDIO_AUTO_FETCH=1."
         ) from err
 

@@ -140,8 +140,11 @@ def estimate_peak_bytes(spec: Any, mode: str, frames: int, height: int, width: i
     """Estimated peak GPU bytes of one job of ``spec`` in memory ``mode`` (an estimate, not a
     measurement: published parameter counts plus a coarse activation model)."""
     fp = footprint_for(spec)
-    if fp is None:
-        return 0
+    return 0 if fp is None else footprint_peak_bytes(fp, mode, frames, height, width)
+
+
+def footprint_peak_bytes(fp: Footprint, mode: str, frames: int, height: int, width: int) -> int:
+    """:func:`estimate_peak_bytes` of a footprint (the model family's published sizes)."""
     if mode == "auto":
         raise ValueError("estimate a concrete mode; 'auto' picks one of them")
     plan = PLANS[mode]
@@ -170,6 +173,103 @@ def estimate_peak_bytes(spec: Any, mode: str, frames: int, height: int, width: i
         leaf = fp.largest_leaf * 1e9 * wb  # the text encoder's largest layer (its embedding)
         peak = max(resident + act, leaf + text_act, vae + vae_act)
     return int(peak)
+
+
+# --------------------------------------------------------------------------------------------
+# Weights on disk and in memory
+
+COMPONENTS = ("transformer", "text_encoder", "image_encoder", "vae")
+
+
+@dataclass(frozen=True)
+class Storage:
+    """How one family's Hub repo stores its weights, as public sources report it.
+
+    ``bytes_per_param`` gives each component's storage precision (4: float32, 2: float16 or
+    bfloat16); a component missing from it is unknown, and so is then the family's download.
+    ``reported_gb`` holds file sizes a source gives (component -> GB of 10^9 bytes, as precise as
+    reported): tests check the footprint's parameter counts against them.
+    """
+
+    bytes_per_param: dict[str, int]
+    reported_gb: dict[str, float]
+    source: str
+
+
+STORAGE: dict[str, Storage] = {
+    # The spec's variant: the fp16 files only (the repos also hold float32 ones).
+    "svd": Storage({c: 2 for c in COMPONENTS}, {}, "variant='fp16' files (the spec's choice)"),
+    "wan-5b": Storage(
+        {"transformer": 4, "text_encoder": 2, "vae": 4}, {"transformer": 20.0},
+        "Wan-AI/Wan2.2-TI2V-5B-Diffusers: transformer and VAE safetensors are float32, the umT5 "
+        "encoder bfloat16 (model card of AbstractFramework/wan2.2-ti2v-5b-diffusers-8bit, one "
+        "source); the transformer is about 20 GB on disk (docs/models.md)"),
+    "ltx-13b": Storage(
+        {"text_encoder": 4}, {"text_encoder": 17.74 * GIB / 1e9},
+        "Lightricks/LTX-Video-0.9.7-distilled: text_encoder 17.74 GiB, float32 T5-XXL (one "
+        "source, docs/models.md; the -dev repo is taken to hold the same encoder); transformer "
+        "and VAE storage not found"),
+}
+
+
+def component_params(fp: Footprint) -> dict[str, float]:
+    """Billions of parameters of each component (both Wan 2.2 A14B experts count)."""
+    return {"transformer": sum(fp.transformer), "text_encoder": fp.text_encoder,
+            "image_encoder": fp.image_encoder, "vae": fp.vae}
+
+
+def resident_bytes(fp: Footprint) -> int:
+    """Bytes of every component's weights in the load precision (:attr:`Footprint.weight_bytes`),
+    as the ``gpu`` mode holds them."""
+    return int(sum(component_params(fp).values()) * 1e9 * fp.weight_bytes)
+
+
+def stored_bytes(name: str) -> tuple[int, tuple[str, ...]]:
+    """Bytes of the family's weight files whose storage precision is known (parameter counts
+    times bytes per parameter), and the components whose storage is not known."""
+    storage = STORAGE.get(name, Storage({}, {}, ""))
+    total, unknown = 0.0, []
+    for component, params in component_params(FOOTPRINTS[name]).items():
+        width = storage.bytes_per_param.get(component)
+        if params and width is None:
+            unknown.append(component)
+        elif params:
+            total += params * 1e9 * width
+    return int(total), tuple(unknown)
+
+
+def download_bytes(name: str) -> int | None:
+    """Bytes of the family's weight files as its repo stores them, or None where a component's
+    storage is not known."""
+    total, unknown = stored_bytes(name)
+    return None if unknown else total
+
+
+def spec_memory_gb(name: str, frames: int, height: int, width: int) -> float:
+    """A spec's ``est_memory_gb``: the estimated ``gpu``-mode peak (GiB, one decimal) of a job of
+    its default size, from the footprint rather than typed by hand."""
+    return round(footprint_peak_bytes(FOOTPRINTS[name], "gpu", frames, height, width) / GIB, 1)
+
+
+def sizes_table(specs: Any) -> list[tuple[str, str, str, str]]:
+    """(spec, weights in memory GiB, estimated download GB, ``est_memory_gb`` GiB) of every
+    footprint-tagged spec, as text (``python -m pipelines.portrait.sizes`` prints it)."""
+    rows = []
+    for spec in specs:
+        fp = footprint_for(spec)
+        if fp is None:
+            continue
+        name = next(t.split(":", 1)[1] for t in spec.tags if t.startswith("footprint:"))
+        known, unknown = stored_bytes(name)
+        if not unknown:
+            download = f"{known / 1e9:.1f}"
+        elif known:
+            download = f"over {known / 1e9:.1f} ({', '.join(unknown)} unknown)"
+        else:
+            download = "unknown"
+        rows.append((spec.id, f"{resident_bytes(fp) / GIB:.1f}", download,
+                     f"{spec.est_memory_gb:.1f}"))
+    return rows
 
 
 def estimate_table(spec: Any, frames: int, height: int, width: int) -> dict[str, int]:

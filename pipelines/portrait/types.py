@@ -89,6 +89,7 @@ class LoraChoice:
     weight_name: str | None = None
     strength: float = 1.0
     expert: str = "both"  # two-expert models (Wan 2.2 A14B): "high", "low" or "both" noise experts
+    revision: str | None = None  # Hub commit of ``source`` (a preset's pinned LoRA), else main
 
     @property
     def label(self) -> str:

@@ -28,14 +28,14 @@ SPECS = (
         kind="transformers",
         builder="pipelines.super_res.models:build_swin2sr",
         repo_id="caidas/swin2SR-classical-sr-x2-64",
+        revision="cee1c923c6a37361c6e5650b65dcf4be821e5d52",  # main; holds model.safetensors
         files=("config.json", "preprocessor_config.json", "model.safetensors"),
         license="Apache-2.0",
         est_memory_gb=0.6,
         dtypes=("bfloat16", "float16", "float32"),
         tags=("image", "x2", "transformer"),
         description="SwinV2 transformer trained on bicubic downscaling (DIV2K): faithful x2. "
-                    "Weights: the authors' Hub repo (caidas), Apache-2.0; unpinned (no public "
-                    "commit found).",
+                    "Weights: the authors' Hub repo (caidas) at a pinned commit, Apache-2.0.",
     ),
     PipelineSpec(
         id="super_res.swin2sr-realworld-x4",
@@ -44,6 +44,7 @@ SPECS = (
         kind="transformers",
         builder="pipelines.super_res.models:build_swin2sr",
         repo_id="caidas/swin2SR-realworld-sr-x4-64-bsrgan-psnr",
+        revision="8162f62b3b8426135f19053e98250736b24faff5",
         # main holds only the .bin (the safetensors conversion is an unmerged PR); transformers
         # reads it with torch.load(weights_only=True).
         files=("config.json", "preprocessor_config.json", "pytorch_model.bin"),
@@ -52,8 +53,7 @@ SPECS = (
         dtypes=("bfloat16", "float16", "float32"),
         tags=("image", "x4", "transformer", "real-world"),
         description="Swin2SR trained on BSRGAN degradations: x4 for photos with noise and blur. "
-                    "Weights: the authors' Hub repo (caidas), Apache-2.0; unpinned (no public "
-                    "commit found).",
+                    "Weights: the authors' Hub repo (caidas) at a pinned commit, Apache-2.0.",
     ),
     PipelineSpec(
         id="super_res.realesrgan-x4plus",

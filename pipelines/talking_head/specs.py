@@ -4,9 +4,24 @@ from __future__ import annotations
 
 from pipelines.registry import PipelineSpec
 
-# camenduru/Wav2Lip mirrors the checkpoints published with the paper (Rudrabha/Wav2Lip), as
-# pickled training checkpoints: loaded with torch.load(weights_only=True).
-WAV2LIP_REPO = "camenduru/Wav2Lip"
+# Hub mirrors of the checkpoints published with the paper (Rudrabha/Wav2Lip), as pickled training
+# checkpoints: checked against the pinned sha256 below, then loaded with
+# torch.load(weights_only=True). camenduru/Wav2Lip holds the real wav2lip_gan.pth, but its
+# checkpoints/wav2lip.pth is a 167 kB file (sha256 b6c6630c...a9fc52), not the 436 MB
+# checkpoint: the plain model comes from Nekochu/Wav2Lip. Digests and sizes are those public
+# projects pin for these files (435,801,865 and 435,807,851 bytes; docs/models.md); a file that
+# differs is refused before loading. The files also hold the training optimizer's state, so the
+# network itself (about 36 M float32 parameters) needs less memory than the file's size.
+WAV2LIP_GAN_REPO = "camenduru/Wav2Lip"
+WAV2LIP_GAN_REVISION = "d263c8b69af71c59fcd1f88ecb29f537d3265117"
+WAV2LIP_GAN_FILE = "checkpoints/wav2lip_gan.pth"
+WAV2LIP_REPO = "Nekochu/Wav2Lip"
+WAV2LIP_REVISION = "fb925b05f0d353850ee0c56810e4545e274e2b5a"
+WAV2LIP_FILE = "wav2lip.pth"
+SHA256 = {
+    WAV2LIP_GAN_FILE: "ca9ab7b7b812c0e80a6e70a5977c545a1e8a365a6c49d5e533023c034d7ac3d8",
+    WAV2LIP_FILE: "b78b681b68ad9fe6c6fb1debc6ff43ad05834a8af8a62ffc4167b7b34ef63c37",
+}
 WAV2LIP_LICENSE = "Wav2Lip licence: personal, research and non-commercial use only"
 
 SPECS = (
@@ -26,8 +41,10 @@ SPECS = (
         label="Wav2Lip + GAN",
         kind="torch",
         builder="pipelines.talking_head.wav2lip:build",
-        repo_id=WAV2LIP_REPO,
-        files=("checkpoints/wav2lip_gan.pth",),
+        repo_id=WAV2LIP_GAN_REPO,
+        revision=WAV2LIP_GAN_REVISION,
+        files=(WAV2LIP_GAN_FILE,),
+        sha256={WAV2LIP_GAN_FILE: SHA256[WAV2LIP_GAN_FILE]},
         license=WAV2LIP_LICENSE,
         est_memory_gb=0.3,
         dtypes=("float16", "float32"),
@@ -41,7 +58,9 @@ SPECS = (
         kind="torch",
         builder="pipelines.talking_head.wav2lip:build",
         repo_id=WAV2LIP_REPO,
-        files=("checkpoints/wav2lip.pth",),
+        revision=WAV2LIP_REVISION,
+        files=(WAV2LIP_FILE,),
+        sha256={WAV2LIP_FILE: SHA256[WAV2LIP_FILE]},
         license=WAV2LIP_LICENSE,
         est_memory_gb=0.3,
         dtypes=("float16", "float32"),

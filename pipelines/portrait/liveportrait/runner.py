@@ -154,7 +154,7 @@ def _load_into(module: torch.nn.Module, state: Any, name: str, spec_id: str) -> 
     except RuntimeError as err:
         raise StudioError(
             f"'{spec_id}': {name} does not fit LivePortrait's {type(module).__name__} "
-            f"({str(err).splitlines()[0]}). Use the files of KwaiVGI/LivePortrait's "
+            f"({str(err).splitlines()[0]}). Use the files of KlingTeam/LivePortrait's "
             "liveportrait/ folder (not liveportrait_animals)."
         ) from err
 
