@@ -13,6 +13,7 @@ import pytest
 import cli
 from pipelines.catalog import build_registry
 from pipelines.errors import InputError
+from pipelines.layouts import spec_files
 from pipelines.media import load_image
 from pipelines.registry import KINDS, PipelineSpec, describe
 from pipelines.task import Input, JobContext, Schema, Setting, Task, run_job
@@ -168,7 +169,9 @@ def test_every_spec_conforms(spec: PipelineSpec):
     assert spec.label and spec.license, f"{spec.id}: label and licence are shown in Models"
     assert callable(spec.resolve_builder())  # the builder string imports
     if spec.needs_weights:
-        assert spec.files, f"{spec.id}: list exactly the files to fetch"
+        # the files to fetch, listed or (diffusers layout) named by the repo's model_index.json
+        assert spec_files(spec), f"{spec.id}: list exactly the files to fetch"
+        assert spec.files or spec.layout == "diffusers", spec.id
         assert spec.est_memory_gb > 0
     if spec.kind == "classical":
         assert not spec.needs_gpu
