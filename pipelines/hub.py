@@ -140,7 +140,11 @@ def url_folder(spec: PipelineSpec) -> Path:
 
 def hub_repo_dir(spec: PipelineSpec) -> Path:
     """The Hub cache folder of the spec's repo (``models--org--name``)."""
-    return hub_cache_dir() / f"{spec.repo_type}s--{spec.repo_id.replace('/', '--')}"
+    return _repo_dir(spec.repo_id, spec.repo_type)
+
+
+def _repo_dir(repo_id: str, repo_type: str = "model") -> Path:
+    return hub_cache_dir() / f"{repo_type}s--{repo_id.replace('/', '--')}"
 
 
 def is_pickle(name: str) -> bool:
@@ -175,6 +179,12 @@ class RemoteFile:
     on_disk: bool = False
     etag: str = ""  # Hub: the blob's name in the cache (LFS sha256 or git blob id)
     commit: str = ""  # Hub: the commit the revision resolved to
+    repo_id: str = ""  # Hub: a companion's repo ("" for the spec's own)
+    revision: str | None = None  # Hub: a companion's pinned revision
+
+    @property
+    def label(self) -> str:
+        return f"{self.repo_id}:{self.name}" if self.repo_id else self.name
 
 
 @dataclass(frozen=True)
@@ -208,7 +218,7 @@ class FetchPlan:
             state = "on disk" if f.on_disk else "to download"
             digest = f" sha256 {f.sha256[:12]}…" if f.sha256 else ""
             size = human_bytes(f.size) if f.size is not None else "size unknown"
-            lines.append(f"  {f.name}  {size}  ({state}){digest}")
+            lines.append(f"  {f.label}  {size}  ({state}){digest}")
         lines.append(f"  download {human_bytes(self.download_bytes)}; free disk after: "
                      f"{human_bytes(self.free_after)}")
         return "\n".join(lines)
@@ -348,18 +358,31 @@ def _hub_remotes(spec: PipelineSpec, timeout: float) -> Iterable[RemoteFile]:
         if absent:
             raise WeightsUnavailable(spec.id, spec.repo_id, "the repo at revision "
                                      f"{spec.revision or 'main'} has no file matching {absent}")
-    for name in names:
-        url = hf_hub_url(spec.repo_id, name, revision=spec.revision,
-                         repo_type=spec.repo_type, endpoint=endpoint)
+    wanted_files = [(spec.repo_id, name, spec.revision) for name in names]
+    for repo_id, name, revision in wanted_files + companions(spec):
+        url = hf_hub_url(repo_id, name, revision=revision, repo_type=spec.repo_type,
+                         endpoint=endpoint)
         meta = _hub_call(spec, lambda url=url: get_hf_file_metadata(
             url, timeout=timeout, endpoint=endpoint, headers=headers))
         etag = (meta.etag or "").strip('"').lower()
         if not meta.commit_hash or not etag:
             raise WeightsUnavailable(spec.id, spec.repo_id,
                                      f"{endpoint} did not describe {name} (no commit or etag)")
-        digest = spec.sha256.get(name) or (etag if HEX64.match(etag) else None)
+        own = repo_id == spec.repo_id
+        digest = (spec.sha256.get(name) if own else None) or (etag if HEX64.match(etag) else None)
         yield RemoteFile(name, meta.size, digest, meta.location or url,
-                         _hub_file_cached(spec, name), etag, meta.commit_hash)
+                         _cached(repo_id, name, revision, spec.repo_type), etag,
+                         meta.commit_hash, "" if own else repo_id, None if own else revision)
+
+
+def companions(spec: PipelineSpec) -> list[tuple[str, str, str | None]]:
+    """``(repo_id, path, revision)`` of each file of another repo the spec's runner opens."""
+    out = []
+    for text in spec.companions:
+        head, _, revision = text.partition("@")
+        repo_id, _, path = head.partition(":")
+        out.append((repo_id, path, revision or None))
+    return out
 
 
 def _model_index_folder(spec: PipelineSpec, endpoint: str, timeout: float) -> Path | None:
@@ -380,11 +403,10 @@ def _auth_headers() -> dict[str, str]:
     return {"authorization": f"Bearer {token}"} if token else {}
 
 
-def _hub_file_cached(spec: PipelineSpec, name: str) -> bool:
+def _cached(repo_id: str, name: str, revision: str | None, repo_type: str = "model") -> bool:
     from huggingface_hub import try_to_load_from_cache
 
-    found = try_to_load_from_cache(spec.repo_id, name, revision=spec.revision,
-                                   repo_type=spec.repo_type)
+    found = try_to_load_from_cache(repo_id, name, revision=revision, repo_type=repo_type)
     return isinstance(found, str) and Path(found).is_file()
 
 
@@ -668,7 +690,11 @@ def cached_weights(spec: PipelineSpec) -> Path | None:
         return folder if all((folder / name).is_file() for name in spec.files) else None
     if folder is None:
         folder = _snapshot(spec)
-    return folder if folder is not None and not missing_files(spec, folder) else None
+    if folder is None or missing_files(spec, folder):
+        return None
+    if not all(_cached(repo, name, rev, spec.repo_type) for repo, name, rev in companions(spec)):
+        return None
+    return folder
 
 
 def folder_bytes(folder: Path, patterns: tuple[str, ...] = ()) -> int:
@@ -708,12 +734,13 @@ def fetch(spec: PipelineSpec, *, progress: ProgressCallback | None = None,
 def _fetch_hub(spec: PipelineSpec, the_plan: FetchPlan, meter: _Meter) -> Path:
     """Stream each missing file into the Hub cache's layout (``blobs/<etag>``, linked from
     ``snapshots/<commit>/<path>``, ``refs/<revision>``), as huggingface_hub itself reads it."""
-    repo = hub_repo_dir(spec)
     folder: Path | None = None
     for remote in the_plan.files:
         meter.check_cancel()
         meter.current = remote.name
-        folder = repo / "snapshots" / remote.commit
+        repo = _repo_dir(remote.repo_id or spec.repo_id, spec.repo_type)
+        snapshot = repo / "snapshots" / remote.commit
+        folder = folder if remote.repo_id else snapshot  # the spec's own files' folder
         blob = repo / "blobs" / remote.etag
         if not blob.is_file():
             blob.parent.mkdir(parents=True, exist_ok=True)
@@ -722,9 +749,9 @@ def _fetch_hub(spec: PipelineSpec, the_plan: FetchPlan, meter: _Meter) -> Path:
             _stream_to_blob(spec, remote, blob, meter, hashed, headers)
         elif remote.sha256 and (remote.name in spec.sha256 or is_pickle(remote.name)):
             verify_file(spec, remote.name, blob, remote.sha256)
-        _link(folder / remote.name, blob)
+        _link(snapshot / remote.name, blob)
         meter.set(remote.name, blob.stat().st_size)
-        revision = spec.revision or "main"
+        revision = (remote.revision if remote.repo_id else spec.revision) or "main"
         if revision != remote.commit:
             (repo / "refs").mkdir(parents=True, exist_ok=True)
             (repo / "refs" / revision).write_text(remote.commit)

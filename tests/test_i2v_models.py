@@ -224,10 +224,14 @@ def test_lora_into_one_expert_of_wan22(registry, tiny_repos, picture, tmp_path):
 
 
 def test_preset_lora_not_on_disk_says_how_to_fetch_it(registry, picture, monkeypatch):
+    """The preset's LoRA is a companion of the spec: missing, the spec is not on disk, and
+    loading says which command fetches both."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with registry.pinned("portrait.wan2.1-i2v-14b-480p-lightx2v", dtype="float32") as runner, \
-            pytest.raises(StudioError, match="hf download lightx2v/Wan2.1-Distill-Loras"):
-            runner(_request(picture, steps=4, guidance=1.0))
+    spec_id = "portrait.wan2.1-i2v-14b-480p-lightx2v"
+    assert registry.status(spec_id).on_disk is False
+    assert registry.status(WAN).on_disk  # the same repo, without the companion
+    with pytest.raises(StudioError, match=f"python cli.py fetch {spec_id}"):
+        registry.load(spec_id, dtype="float32")
 
 
 def test_out_of_memory_names_the_next_lower_mode_and_the_runner_recovers(registry, picture,

@@ -14,9 +14,17 @@ _WAN_LICENSE = "Apache-2.0 (Wan-AI)"
 _LTX_LICENSE = "other: LTX-Video open weights licence (Lightricks, see the repo)"
 
 
+# lightx2v's 4-step LoRA for Wan 2.1 I2V 480P: the preset loads it, and the spec fetches it with
+# its own files (a companion). One public project pins this commit (739,472,104-byte file;
+# docs/models.md).
+_LIGHTX2V = LoraChoice("lightx2v/Wan2.1-Distill-Loras",
+                       "wan2.1_i2v_lora_rank64_lightx2v_4step.safetensors", 1.0,
+                       revision="27ae38da91014b947dd39cc3fa78b97cd7b386dd")
+
+
 def _dit(id: str, label: str, builder: str, repo_id: str, revision: str | None, *,
-         license: str, footprint: str, description: str, tags: tuple[str, ...] = ()
-         ) -> PipelineSpec:
+         license: str, footprint: str, description: str, tags: tuple[str, ...] = (),
+         companions: tuple[str, ...] = ()) -> PipelineSpec:
     """A model-backed DiT spec in diffusers' layout: its files (component configs, tokenizers,
     processors, weights with their shard indexes, no single-file checkpoints) come from the
     repo's model_index.json at the pinned revision (pipelines/layouts.py); its memory figure
@@ -27,7 +35,7 @@ def _dit(id: str, label: str, builder: str, repo_id: str, revision: str | None, 
         est_memory_gb=_memory_gb(id, footprint),
         dtypes=("bfloat16", "float32"), needs_gpu=True,
         tags=("image-to-video", "dit", "prompt", f"footprint:{footprint}", *tags),
-        description=description,
+        description=description, companions=companions,
     )
 
 
@@ -148,6 +156,7 @@ SPECS = (
          "pipelines.portrait.wan:build", "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers", _WAN21_480P,
          license=_WAN_LICENSE, footprint="wan-14b",
          tags=("preset", "distilled"),
+         companions=(f"{_LIGHTX2V.source}:{_LIGHTX2V.weight_name}@{_LIGHTX2V.revision}",),
          description="Wan 2.1 480P with lightx2v's step- and CFG-distillation LoRA: 4 steps, "
                      "guidance 1."),
     _dit("portrait.wan2.1-i2v-14b-720p", "Wan 2.1 I2V 14B 720P",
@@ -189,6 +198,7 @@ SPECS = (
     *LIVEPORTRAIT_SPECS,  # driving video and expression editing (settings group "driven")
 )
 
+
 @dataclass(frozen=True)
 class Preset:
     """A fast spec variant: the LoRAs it always loads (its steps and guidance are in DEFAULTS)."""
@@ -197,10 +207,7 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    # One public project pins this commit (739,472,104-byte file; docs/models.md).
-    "portrait.wan2.1-i2v-14b-480p-lightx2v": Preset(loras=(LoraChoice(
-        "lightx2v/Wan2.1-Distill-Loras", "wan2.1_i2v_lora_rank64_lightx2v_4step.safetensors",
-        1.0, revision="27ae38da91014b947dd39cc3fa78b97cd7b386dd"),)),
+    "portrait.wan2.1-i2v-14b-480p-lightx2v": Preset(loras=(_LIGHTX2V,)),
     "portrait.ltx-0.9.7-distilled": Preset(),
 }
 
