@@ -6,10 +6,13 @@ without it). Each subject frame's mask is where it differs from that background:
 colour difference per pixel (after a light blur against noise), thresholded, opened to drop
 specks, closed to fill the subject's gaps, small blobs removed, edges feathered. Copies are
 composited in time order, later over earlier. This needs a still camera: when most of the
-picture differs from the median, the camera moved and the request is refused.
+picture differs from the median, or the frames shift against one another (phase
+correlation), the camera moved and the request is refused.
 """
 
 from __future__ import annotations
+
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -18,6 +21,8 @@ from pipelines.errors import InputError
 
 MIN_BLOB = 0.0005  # blobs smaller than this share of the picture are noise
 MOVING_CAMERA = 0.5  # a median mask share above this means the camera moves
+SHIFT_SIDE = 256  # longer side of the grey frames the camera's motion is measured on
+MAX_SHIFT = 0.01  # a median shift between background samples above this share of the side
 
 
 def median_background(frames: list[np.ndarray]) -> np.ndarray:
@@ -65,9 +70,30 @@ def composite(background: np.ndarray, frames: list[np.ndarray],
     return np.clip(out.round(), 0, 255).astype(np.uint8)
 
 
+def camera_shift(frames: list[np.ndarray]) -> float:
+    """The median shift between consecutive ``frames`` as a share of their longer side, by
+    phase correlation of downscaled grey frames (the still background dominates it; a small
+    moving subject does not)."""
+    height, width = frames[0].shape[:2]
+    scale = min(1.0, SHIFT_SIDE / max(height, width))
+    size = (max(8, round(width * scale)), max(8, round(height * scale)))
+    window = cv2.createHanningWindow(size, cv2.CV_32F)
+    greys = [cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), size,
+                        interpolation=cv2.INTER_AREA).astype(np.float32) for f in frames]
+    shifts = [float(np.hypot(*cv2.phaseCorrelate(a, b, window)[0]))
+              for a, b in pairwise(greys)]
+    return float(np.median(shifts)) / max(size) if shifts else 0.0
+
+
 def action_shot(background_frames: list[np.ndarray], subject_frames: list[np.ndarray],
                 threshold: int) -> tuple[np.ndarray, list[np.ndarray]]:
     """The composite and each subject frame's mask."""
+    shift = camera_shift(background_frames)
+    if shift > MAX_SHIFT:
+        raise InputError(
+            f"The camera moves (the scene shifts by a median {shift:.1%} of the picture "
+            f"between the frames sampled): an action shot needs a still camera, so use a clip "
+            f"filmed from a tripod, or mode 'panorama' for a pan or 'mosaic'.")
     background = median_background(background_frames)
     masks = [subject_mask(f, background, threshold) for f in subject_frames]
     shares = [float(m.mean()) for m in masks]
