@@ -229,6 +229,13 @@ def test_mosaic_grid_tiles_and_labels(greys, tmp_path):
     assert bare.shape[0] == 2 * tile_h + 3 * grid["gap"]
 
 
+def test_mosaic_every_kth_frame_says_when_fewer_fit(greys, tmp_path):
+    out, result, _ = summarise(greys, tmp_path, frames=5, step=10)
+    assert [u.index for u in result.used] == [0, 10, 20]
+    assert len(result.info["grid"]["boxes"]) == 3
+    assert any("3 tiles, not 5" in note for note in out.notes)
+
+
 def test_mosaic_from_scene_changes_shares_tiles_among_the_shots(shots, tmp_path):
     video, photos = shots
     _, result, picture = summarise(video, tmp_path, frames=4, selection="scenes")

@@ -88,6 +88,9 @@ class SummaryRunner:
             report(0.9, "cropping the empty border")
             picture = panorama.crop_covered(picture, mask)
         notes = []
+        if request.step and len(frames) < request.frames:
+            notes.append(f"{len(frames)} frames fit {request.step} frames apart, not "
+                         f"{request.frames}.")
         if len(joined) < len(frames):
             notes.append(f"{len(joined)} of the {len(frames)} sampled frames joined the "
                          f"panorama; the others did not overlap it (a cut, or too fast a "
@@ -130,7 +133,7 @@ class SummaryRunner:
     def _action_notes(request: SummaryRequest, subjects: list, masks: list[np.ndarray]
                       ) -> list[str]:
         notes = []
-        if len(subjects) < request.frames:
+        if request.step and len(subjects) < request.frames:
             notes.append(f"{len(subjects)} copies fit {request.step} frames apart, not "
                          f"{request.frames}.")
         empty = [i for (i, _), m in zip(subjects, masks, strict=True) if not m.any()]
@@ -168,9 +171,10 @@ class SummaryRunner:
         if not frames:
             raise InputError(f"No frame could be read{_where(request)}: use a longer clip.")
         if len(frames) < request.frames:
-            notes.append(f"{len(frames)} tiles, not {request.frames}: the "
-                         f"{'shots held' if request.selection == 'scenes' else 'video had'} "
-                         f"no more distinct frames.")
+            why = ("the shots held no more distinct frames" if request.selection == "scenes"
+                   else f"no more fit {request.step} frames apart" if request.step
+                   else "the video had no more frames")
+            notes.append(f"{len(frames)} tiles, not {request.frames}: {why}.")
             grid = mosaic.plan_grid(len(frames), (info.width, info.height), request.max_side,
                                     request.columns, request.labels)
         report(0.92, "drawing the grid")

@@ -29,7 +29,8 @@ SETTINGS = Schema("summary", (
             2, MAX_FRAMES, 1),
     Setting("step", 0, "Frame step (0: spread over the video)",
             "Take every Nth frame from the start instead of spreading the frames evenly "
-            "(action shot: the subject every N frames).", 0, 1000, 1, unit="frames"),
+            "(action shot: the subject every N frames; not used by the mosaic by scene "
+            "changes).", 0, 1000, 1, unit="frames"),
     Setting("selection", "even", "Mosaic frames",
             "Mosaic: evenly spaced frames, or frames from each shot (tiles shared among the "
             "shots by length; one decode of every frame).",
