@@ -57,6 +57,7 @@ TASKS = (
     Task("Super-resolution", "Upscale image", 0, "img[src]", r"128x128 → 256x256"),
     Task("Frame interpolation", "Run", 0, "video[src]", r"\d+ frames at [\d.]+ fps"),
     Task("Keyframe extraction", "Find shots and keyframes", 0, "img[src]", r"\d+ shots \(\d+ cuts"),
+    Task("One-image summary", "Run", 0, "img[src]", r"Keyframe mosaic, \d+x\d+"),
 )
 OTHER_TABS = ("Benchmark", "Models")
 
