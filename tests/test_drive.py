@@ -171,13 +171,13 @@ def test_expression_sliders_move_what_they_name(landmarker):
     base = lmk.find_landmarks(image, landmarker=landmarker)[0]
 
     def measured(**sliders):
-        edited = ex.edit(image, landmarker=landmarker, **sliders)
+        edited = drv.edit(image, landmarker=landmarker, **sliders)
         assert edited.shape == image.shape and edited.dtype == np.uint8
         corner = (slice(0, 40), slice(0, 40))
         assert np.array_equal(edited[corner], image[corner])  # the rest is untouched
         return lmk.find_landmarks(edited, landmarker=landmarker)[0]
 
-    assert np.array_equal(ex.edit(image, landmarker=landmarker), image)
+    assert np.array_equal(drv.edit(image, landmarker=landmarker), image)
     assert lmk.mouth_opening(measured(lips=1.0)) > lmk.mouth_opening(base) + 0.08
     assert np.mean(lmk.eye_openness(measured(eyes=-1.0))) < 0.9 * np.mean(lmk.eye_openness(base))
     assert np.mean(lmk.eye_openness(measured(eyes=1.0))) > np.mean(lmk.eye_openness(base))
@@ -185,7 +185,7 @@ def test_expression_sliders_move_what_they_name(landmarker):
     assert lmk.mouth_width(measured(smile=1.0)) > lmk.mouth_width(base) + 0.04
     assert lmk.head_pose(measured(roll=15))[2] > lmk.head_pose(base)[2] + 8
     assert lmk.head_pose(measured(yaw=20))[0] > lmk.head_pose(base)[0] + 4
-    looked = ex.edit(image, gaze=(1.0, 0.0), landmarker=landmarker)
+    looked = drv.edit(image, gaze=(1.0, 0.0), landmarker=landmarker)
     changed = np.abs(looked.astype(int) - image).sum(2) > 30
     eyes = np.zeros_like(changed)
     for ring in (lmk.RIGHT_EYE, lmk.LEFT_EYE):

@@ -403,6 +403,25 @@ def prepare_source(rgb: np.ndarray, landmarker: lmk.Landmarker | None,
     return SourceFace(image, face.points.copy(), face.source, len(faces), index, notes)
 
 
+def edit(rgb: np.ndarray, *, eyes: float = 0.0, lips: float = 0.0, smile: float = 0.0,
+         brow: float = 0.0, yaw: float = 0.0, pitch: float = 0.0, roll: float = 0.0,
+         gaze: tuple[float, float] = (0.0, 0.0), landmarker=None, registry=None,
+         face_index: int | None = None) -> np.ndarray:
+    """One picture with its face's expression edited (same size; the rest untouched).
+
+    ``landmarker``: a :class:`pipelines.landmarks.Landmarker` (else loaded from ``registry``,
+    else Haar cascades with an average mesh). ``face_index``: which face (largest first) when
+    there are several; the largest by default.
+    """
+    expr = ex.Expression(eyes, lips, smile, brow, yaw, pitch, roll, gaze)
+    if landmarker is None:
+        landmarker = lmk.load_landmarker(registry)
+    source = prepare_source(rgb, landmarker, face_index)
+    if expr.is_neutral:
+        return source.image.copy()
+    return source.render(ex.edit_points(source.points, expr), gaze=expr.gaze)
+
+
 # --------------------------------------------------------------------------------------------
 # Motion transfer
 
@@ -612,4 +631,4 @@ def drive_file(source_rgb: np.ndarray, driving_path: Path | str, out_path: Path 
 
 
 __all__ = ["DriveResult", "DriveRun", "DriveStats", "Motion", "SourceFace", "drive",
-           "drive_file", "prepare_source", "tps_eval", "tps_fit"]
+           "drive_file", "edit", "prepare_source", "tps_eval", "tps_fit"]

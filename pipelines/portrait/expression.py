@@ -3,8 +3,9 @@
 An :class:`Expression` is a set of slider values. :func:`edit_points` moves a face's 468
 landmarks accordingly (in the head's own frame, so a tilted face opens its mouth along its own
 chin line), and the classical renderer of :mod:`pipelines.portrait.drive` warps the picture to
-the moved points. :func:`edit` does that for one still; ``drive(..., expression=...)`` applies
-the same edits on top of every driven frame. :func:`match_measures` sets the eyes, mouth and
+the moved points (``drive.edit`` does that for one still; ``drive(..., expression=...)`` applies
+the same edits on top of every driven frame). This module knows landmarks only: it imports no
+renderer. :func:`match_measures` sets the eyes, mouth and
 brows to measured values (the driving engine's absolute mode).
 """
 
@@ -173,24 +174,3 @@ def match_measures(points: np.ndarray, target: Measures) -> np.ndarray:
         q[index, 0] += side * weight * widen
     q[list(BROWS), 1] -= (target.brow - now.brow) * unit
     return (q @ frame + centre).astype(np.float32)
-
-
-def edit(rgb: np.ndarray, *, eyes: float = 0.0, lips: float = 0.0, smile: float = 0.0,
-         brow: float = 0.0, yaw: float = 0.0, pitch: float = 0.0, roll: float = 0.0,
-         gaze: tuple[float, float] = (0.0, 0.0), landmarker=None, registry=None,
-         face_index: int | None = None) -> np.ndarray:
-    """One picture with its face's expression edited (same size; the rest untouched).
-
-    ``landmarker``: a :class:`pipelines.landmarks.Landmarker` (else loaded from ``registry``,
-    else Haar cascades with an average mesh). ``face_index``: which face (largest first) when
-    there are several; the largest by default.
-    """
-    from pipelines.portrait.drive import prepare_source
-
-    expr = Expression(eyes, lips, smile, brow, yaw, pitch, roll, gaze)
-    if landmarker is None:
-        landmarker = lmk.load_landmarker(registry)
-    source = prepare_source(rgb, landmarker, face_index)
-    if expr.is_neutral:
-        return source.image.copy()
-    return source.render(edit_points(source.points, expr), gaze=expr.gaze)
