@@ -314,23 +314,26 @@ def make_mean_face(pairs: Sequence[tuple[Face, FaceLandmarks]]) -> np.ndarray:
 def _symmetry_axis(gray: np.ndarray, box: Box, span: float = 30.0,
                    step: float = 2.0) -> tuple[float, float]:
     """(roll in degrees, clockwise on screen; horizontal shift of the face's centre in box
-    widths) that make the face inside ``box`` most like its mirror image: a frontal face's
-    tilt without the eye cascade, within about 3 degrees on real faces."""
+    widths) that make the middle of the face inside ``box`` (eyes to mouth) most like its
+    mirror image: a frontal face's tilt without the eye cascade. A slight preference for upright
+    (0.1 of the score over 30 degrees) keeps hair and background from winning; on 68 turned
+    copies of the astronaut and of carphone frames the error was 0.6 degrees (median), 1.8 at
+    most."""
     import cv2
 
     side = 64
     cx, cy = box.center
     best = (-2.0, 0.0, 0.0)
-    for shift in np.linspace(-0.12, 0.12, 7):
+    for shift in np.linspace(-0.12, 0.12, 13):
         for angle in np.arange(-span, span + step / 2, step):
             matrix = cv2.getRotationMatrix2D((cx + shift * box.w, cy), float(angle),
                                              side / max(box.w, 1))
             matrix[:, 2] += (side / 2 - cx - shift * box.w, side / 2 - cy)
             patch = cv2.warpAffine(gray, matrix, (side, side), flags=cv2.INTER_LINEAR,
-                                   borderMode=cv2.BORDER_REPLICATE)[8:56, 10:54]
+                                   borderMode=cv2.BORDER_REPLICATE)[14:58, 12:52]
             a = patch.astype(np.float32) - patch.mean()
             b = a[:, ::-1]
-            score = float((a * b).sum() / ((a * a).sum() + 1e-6))
+            score = float((a * b).sum() / ((a * a).sum() + 1e-6)) - 0.1 * abs(angle) / 30
             if score > best[0]:
                 best = (score, float(angle), float(shift))
     return best[1], best[2]
@@ -1089,7 +1092,9 @@ class FaceTracker:
         """The followed points, or None when the cascades see faces but none where they are
         (the flow has slid off the face). Seeing no face proves nothing: the cascades miss
         tilted and open-mouthed faces that the flow follows well."""
-        found = haar_landmarks(rgb)
+        from pipelines.faces import detect_faces
+
+        found = detect_faces(rgb)
         if not found:
             return points
         x0, y0 = points[:, :2].min(0)
