@@ -160,6 +160,49 @@ def test_carphone_mouth_signal_follows_speech_and_tracking_is_steady(landmarker,
     assert np.median(jitter) < np.median(_high_frequency(raw_rigid) / scale)
 
 
+def test_without_the_model_the_tracker_follows_head_mouth_and_eyes(landmarker, carphone):
+    """No landmark model: the cascades lose the carphone face in 49 of its 120 frames (he
+    tilts his head and opens his mouth wide); optical flow keeps it in all of them, and the
+    mouth and eyelids read from the pixels follow what the model measures."""
+    model = lmk.FaceTracker(landmarker, smooth=False)
+    flow = lmk.FaceTracker(None)
+    ours, theirs = [], []
+    for frame in carphone:
+        a, b = flow.update(frame), model.update(frame)
+        assert a is not None and a.source == "haar"
+        ours.append((lmk.mouth_opening(a), np.mean(lmk.eye_openness(a)), lmk.head_pose(a)[2]))
+        theirs.append((lmk.mouth_opening(b), np.mean(lmk.eye_openness(b)), lmk.head_pose(b)[2]))
+    ours, theirs = np.array(ours), np.array(theirs)
+    assert np.corrcoef(ours[:, 0], theirs[:, 0])[0, 1] > 0.85  # mouth (measured 0.94)
+    assert np.corrcoef(ours[:, 1], theirs[:, 1])[0, 1] > 0.4  # eyes (0.65)
+    assert np.corrcoef(ours[:, 2], theirs[:, 2])[0, 1] > 0.9  # head roll
+    assert ours[:, 0].max() > 0.25 and np.median(ours[:, 0]) < 0.1  # wide open, mostly closed
+    # The flow does not slide off the face: the mesh's eyes stay where the model's are.
+    last = model.update(carphone[-1])
+    assert np.abs(flow._last[[33, 263], :2] - last.xy[[33, 263]]).max() < 0.25 * last.interocular
+
+
+def test_average_mesh_turns_with_the_face_and_fits_the_lips(landmarker):
+    image = data.astronaut()
+    centre = (256.0, 200.0)
+    for roll in (-15, 12):
+        turned = cv2.warpAffine(image, cv2.getRotationMatrix2D(centre, -roll, 1.0), (512, 512),
+                                borderMode=cv2.BORDER_REPLICATE)
+        haar, mesh = lmk.haar_landmarks(turned)[0], landmarker(turned)[0]
+        assert abs(lmk.head_pose(haar)[2] - lmk.head_pose(mesh)[2]) < 5  # the cascades' eyes miss
+    haar, mesh = lmk.haar_landmarks(image)[0], landmarker(image)[0]
+    fitted = lmk.fit_mouth(image, haar.points)
+    lips = list(lmk.LIPS_OUTER)
+    before = np.abs(haar.xy[lips].min(0) - mesh.xy[lips].min(0)).max()
+    after = np.abs(fitted[lips, :2].min(0) - mesh.xy[lips].min(0)).max()
+    assert after < 0.05 * mesh.interocular < before  # her lips' box, to 3 pixels
+    assert np.abs(fitted[lips, :2].max(0) - mesh.xy[lips].max(0)).max() < 0.05 * mesh.interocular
+    # She smiles with her teeth showing: the fitted inner lips part round them.
+    assert lmk.mouth_opening(lmk.FaceLandmarks(fitted, None, 0.0, "haar")) > 0.04
+    blank = np.full_like(image, 128)
+    assert np.array_equal(lmk.fit_mouth(blank, haar.points), haar.points)  # no lips: as it was
+
+
 def test_tracker_rejects_a_face_index_that_is_not_there(landmarker):
     tracker = lmk.FaceTracker(landmarker, face_index=3)
     with pytest.raises(InputError, match="Face 3 was asked for"):

@@ -3,15 +3,15 @@
 An :class:`Expression` is a set of slider values. :func:`edit_points` moves a face's 468
 landmarks accordingly (in the head's own frame, so a tilted face opens its mouth along its own
 chin line), and the classical renderer of :mod:`pipelines.portrait.drive` warps the picture to
-the moved points. :func:`edit` does that for one still; ``drive(..., expression=...)`` applies
-the same edits on top of every driven frame. :func:`match_measures` sets the eyes, mouth and
+the moved points (``drive.edit`` does that for one still; ``drive(..., expression=...)`` applies
+the same edits on top of every driven frame). This module knows landmarks only: it imports no
+renderer. :func:`match_measures` sets the eyes, mouth and
 brows to measured values (the driving engine's absolute mode).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -20,15 +20,6 @@ from pipelines import landmarks as lmk
 from pipelines.errors import InputError
 from pipelines.portrait.settings import EXPRESSION_LIMITS
 
-# Eyelid arcs from the outer to the inner corner; upper[i] faces lower[i].
-RIGHT_UPPER = (246, 161, 160, 159, 158, 157, 173)
-RIGHT_LOWER = (7, 163, 144, 145, 153, 154, 155)
-LEFT_UPPER = (466, 388, 387, 386, 385, 384, 398)
-LEFT_LOWER = (249, 390, 373, 374, 380, 381, 382)
-UPPER_LIP = (185, 40, 39, 37, 0, 267, 269, 270, 409, 191, 80, 81, 82, 13, 312, 311, 310, 415)
-LOWER_LIP = (146, 91, 181, 84, 17, 314, 405, 321, 375, 95, 88, 178, 87, 14, 317, 402, 318, 324)
-CORNERS = (61, 291, 78, 308)
-JAW = (58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288)
 # Smile: how far each point near the corners follows them (1 at the corners).
 SMILE = {61: 1.0, 78: 0.9, 291: 1.0, 308: 0.9, 146: 0.5, 185: 0.5, 375: 0.5, 409: 0.5,
          91: 0.25, 40: 0.25, 321: 0.25, 270: 0.25, 95: 0.4, 191: 0.4, 324: 0.4, 415: 0.4}
@@ -78,55 +69,23 @@ class Expression:
         return all(getattr(self, f.name) in (0, 0.0, (0.0, 0.0)) for f in fields(self))
 
 
-def head_frame(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(centre, rows of the head's right/down/forward axes) of (468, 3) points."""
-    pts = np.asarray(points, np.float64)
-    return pts[list(lmk.RIGID)].mean(0), lmk._frame(pts)
-
-
-def _to_head(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    centre, frame = head_frame(points)
-    return (np.asarray(points, np.float64) - centre) @ frame.T, centre, frame
-
-
-def _lid_scale(q: np.ndarray, upper: Sequence[int], lower: Sequence[int], factor: float) -> None:
-    """Scale the eyelid gap by ``factor`` (the upper lid moves 80% of the way, the lower 20%)."""
-    up, low = list(upper), list(lower)
-    gap = q[low, 1] - q[up, 1]
-    change = gap * (factor - 1.0)
-    q[up, 1] -= 0.8 * change
-    q[low, 1] += 0.2 * change
-
-
-def _open_mouth(q: np.ndarray, amount: float) -> None:
-    """Drop the jaw and lower lip by ``amount`` (head units), lift the upper lip a little."""
-    q[list(LOWER_LIP), 1] += amount
-    q[list(UPPER_LIP), 1] -= 0.12 * amount
-    q[list(CORNERS), 1] += 0.3 * amount
-    corner_y = q[list(CORNERS[:2]), 1].mean()
-    chin_y = q[lmk.CHIN, 1]
-    jaw = list(JAW)
-    weight = np.clip((q[jaw, 1] - corner_y) / max(chin_y - corner_y, 1e-6), 0.0, 1.0)
-    q[jaw, 1] += amount * weight
-
-
 def edit_points(points: np.ndarray, expr: Expression) -> np.ndarray:
     """The face's (468, 3) landmarks moved by ``expr`` (a new array)."""
     if expr.is_neutral:
         return np.asarray(points, np.float32).copy()
-    q, centre, frame = _to_head(points)
+    q, centre, frame = lmk.to_head(points)
     unit = float(np.linalg.norm(q[263, :2] - q[33, :2])) or 1.0
     if expr.eyes:
         # Closed lids keep a sliver of a gap: lids that met exactly would give the warp two
         # sources for one point (the upper and the lower lid).
         factor = 1.0 + expr.eyes * (0.92 if expr.eyes < 0 else 0.6)
-        _lid_scale(q, RIGHT_UPPER, RIGHT_LOWER, factor)
-        _lid_scale(q, LEFT_UPPER, LEFT_LOWER, factor)
+        lmk.scale_lids(q, lmk.RIGHT_LID_UPPER, lmk.RIGHT_LID_LOWER, factor)
+        lmk.scale_lids(q, lmk.LEFT_LID_UPPER, lmk.LEFT_LID_LOWER, factor)
     if expr.lips > 0:
-        _open_mouth(q, expr.lips * 0.35 * unit)
+        lmk.open_mouth(q, expr.lips * 0.35 * unit)
     elif expr.lips < 0:
         gap = max(0.0, float(q[14, 1] - q[13, 1]))
-        _open_mouth(q, expr.lips * gap)
+        lmk.open_mouth(q, expr.lips * gap)
     if expr.smile:
         for index, weight in SMILE.items():
             side = 1.0 if q[index, 0] > 0 else -1.0
@@ -161,36 +120,16 @@ def match_measures(points: np.ndarray, target: Measures) -> np.ndarray:
     """The face's landmarks with eyes, mouth opening, mouth width and brows set to ``target``
     (measured on another face: the absolute driving mode)."""
     now = Measures.of(points)
-    q, centre, frame = _to_head(points)
+    q, centre, frame = lmk.to_head(points)
     unit = float(np.linalg.norm(q[263, :2] - q[33, :2])) or 1.0
-    for (upper, lower), have, want in zip(((RIGHT_UPPER, RIGHT_LOWER), (LEFT_UPPER, LEFT_LOWER)),
+    for (upper, lower), have, want in zip(((lmk.RIGHT_LID_UPPER, lmk.RIGHT_LID_LOWER),
+                                           (lmk.LEFT_LID_UPPER, lmk.LEFT_LID_LOWER)),
                                           now.eyes, target.eyes, strict=True):
-        _lid_scale(q, upper, lower, float(np.clip(want / max(have, 0.02), 0.08, 2.0)))
-    _open_mouth(q, (target.mouth_open - now.mouth_open) * unit)
+        lmk.scale_lids(q, upper, lower, float(np.clip(want / max(have, 0.02), 0.08, 2.0)))
+    lmk.open_mouth(q, (target.mouth_open - now.mouth_open) * unit)
     widen = (target.mouth_width - now.mouth_width) * unit / 2
     for index, weight in SMILE.items():
         side = 1.0 if q[index, 0] > 0 else -1.0
         q[index, 0] += side * weight * widen
     q[list(BROWS), 1] -= (target.brow - now.brow) * unit
     return (q @ frame + centre).astype(np.float32)
-
-
-def edit(rgb: np.ndarray, *, eyes: float = 0.0, lips: float = 0.0, smile: float = 0.0,
-         brow: float = 0.0, yaw: float = 0.0, pitch: float = 0.0, roll: float = 0.0,
-         gaze: tuple[float, float] = (0.0, 0.0), landmarker=None, registry=None,
-         face_index: int | None = None) -> np.ndarray:
-    """One picture with its face's expression edited (same size; the rest untouched).
-
-    ``landmarker``: a :class:`pipelines.landmarks.Landmarker` (else loaded from ``registry``,
-    else Haar cascades with an average mesh). ``face_index``: which face (largest first) when
-    there are several; the largest by default.
-    """
-    from pipelines.portrait.drive import prepare_source
-
-    expr = Expression(eyes, lips, smile, brow, yaw, pitch, roll, gaze)
-    if landmarker is None:
-        landmarker = lmk.load_landmarker(registry)
-    source = prepare_source(rgb, landmarker, face_index)
-    if expr.is_neutral:
-        return source.image.copy()
-    return source.render(edit_points(source.points, expr), gaze=expr.gaze)
