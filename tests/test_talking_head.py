@@ -103,6 +103,34 @@ def test_portrait_blinks_and_moves_by_default(registry, inputs, tmp_path):
     assert background < 1.5  # the background stays still
 
 
+def test_head_turns_nods_and_brows_follow_the_speech(registry, inputs, tmp_path):
+    """1 s of silence, 1.2 s of a low voice, a 0.6 s rise in pitch, 1.4 s of silence."""
+    low, high = 0.5 * vowel(VOWELS["a"], 1.2, f0=105), 0.5 * vowel(VOWELS["a"], 0.6, f0=150)
+    speech = np.concatenate([np.zeros(SR), low, high, np.zeros(int(1.4 * SR))])
+    audio = write_wav(tmp_path / "intonation.wav", speech)
+    lively = talk(registry, inputs["portrait"], audio,
+                  options=TalkOptions(blinks=False, head_motion=1.0, seed=5))
+    motion = lively.result.motion
+    assert set(motion) >= {"yaw", "pitch", "roll", "brow", "blink", "activity"}
+    turn = np.sqrt(motion["yaw"] ** 2 + motion["pitch"] ** 2 + motion["roll"] ** 2)
+    before, talking, after = turn[:22], turn[28:70], turn[90:]
+    assert talking.mean() > 1.0  # degrees: the head moves while speaking ...
+    assert talking.mean() > 3 * before.mean() and talking.mean() > 3 * after.mean()  # calm pauses
+    assert motion["brow"][58:70].mean() > motion["brow"][30:52].mean() + 0.1  # higher pitch
+    assert motion["brow"][:22].max() < 0.05 and not motion["blink"].any()
+    # The picture follows: the face moves against the still while speaking, not before.
+    frames = media.read_frames(lively.video)
+    still = media.load_image(inputs["portrait"]).rgb.astype(np.float32)
+    face = (slice(60, 200), slice(170, 300))  # forehead, eyes and nose of the astronaut
+    change = np.array([np.abs(f[face].astype(np.float32) - still[face]).mean() for f in frames])
+    assert change[28:70].mean() > 2 * change[:22].mean()
+    gentle = talk(registry, inputs["portrait"], audio, options=TalkOptions(blinks=False, seed=5))
+    gentle_turn = np.sqrt(sum(gentle.result.motion[k] ** 2 for k in ("yaw", "pitch", "roll")))
+    assert 0 < gentle_turn[28:70].mean() < talking.mean()  # the default is gentler
+    still_job = talk(registry, inputs["portrait"], audio, options=STILL)
+    assert not any(still_job.result.motion[k].any() for k in ("yaw", "pitch", "roll"))
+
+
 def test_a_blip_of_audio_still_makes_a_video(registry, inputs, tmp_path):
     blip = write_wav(tmp_path / "blip.wav", 0.5 * vowel(VOWELS["a"], 0.03))
     job = talk(registry, inputs["portrait"], blip)

@@ -52,6 +52,17 @@ def test_vowels_shape_the_mouth():
     assert abs(shape["a"]) < 0.2  # open vowel: neutral
 
 
+def test_pitch_follows_the_voice_in_semitones():
+    low, high = 0.5 * vowel(VOWELS["a"], 1.0, f0=110), 0.5 * vowel(VOWELS["i"], 1.0, f0=165)
+    track = analyse(np.concatenate([low, np.zeros(SR // 2, np.float32), high]), FPS)
+    assert len(track.pitch) == len(track)
+    step = np.median(track.pitch[40:60]) - np.median(track.pitch[3:22])
+    assert step == pytest.approx(12 * np.log2(165 / 110), abs=0.3)  # 7 semitones up, no octave
+    assert np.ptp(track.pitch[40:60]) < 0.5 and np.ptp(track.pitch[3:22]) < 0.5
+    assert not track.pitch[28:36].any()  # the pause is unvoiced
+    assert not analyse(np.zeros(SR, np.float32), FPS).pitch.any()
+
+
 def test_track_has_one_value_per_video_frame():
     for seconds, fps in ((0.05, 25.0), (1.0, 25.0), (2.01, 25.0), (1.0, 30.0)):
         track = analyse(0.3 * vowel(VOWELS["a"], seconds), fps)

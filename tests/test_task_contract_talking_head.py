@@ -193,10 +193,10 @@ def test_benchmark_rows_are_prepared_by_the_task(registry, inputs, tmp_path):
     assert (request.head_motion, request.blinks, request.seed) == (0.0, False, 4)
     assert request.max_side == adapter.settings["max_side"]
     assert request.output == tmp_path / "talking_head.mp4"
-    custom = adapter.resolve(registry, "classical:head_motion=2.5")
-    assert adapter.prepare(custom, item, 0, tmp_path).request.head_motion == 2.5
+    custom = adapter.resolve(registry, "classical:head_motion=0.8")
+    assert adapter.prepare(custom, item, 0, tmp_path).request.head_motion == 0.8
     with pytest.raises(InputError, match="'head_motion'"):
-        adapter.resolve(registry, "classical:head_motion=9")
+        adapter.resolve(registry, "classical:head_motion=3")
     with pytest.raises(InputError, match="Upload a portrait"):
         adapter.prepare(choice, item.__class__(item.name, item.kind, "", item.extra), 0,
                         tmp_path)

@@ -10,7 +10,10 @@ The audio is analysed at 100 frames per second (16 kHz, 32 ms Hann windows, 10 m
 * the second-formant region (centroid of 700-3000 Hz): high for front vowels (/i/, /e/, spread
   lips), low for back vowels (/u/, /o/, rounded lips) -> the lip shape;
 * nasal murmur (nearly all energy below 400 Hz: /m/, /n/) closes the lips; frication (most
-  energy above 3.5 kHz: /s/, /f/) leaves them barely parted.
+  energy above 3.5 kHz: /s/, /f/) leaves them barely parted;
+* pitch (the voice's fundamental, 70-400 Hz, from the autocorrelation of 40 ms windows) in
+  semitones above or below the speaker's median, 0 where unvoiced: intonation that raises the
+  brows and lifts or nods the head (:func:`pipelines.talking_head.motion.speech_motion`).
 
 The raw values are smoothed with a fast attack and a slower release (mouths open quickly and
 relax more slowly) and averaged over each video frame's interval.
@@ -39,6 +42,8 @@ class MouthTrack:
     shape: np.ndarray  # (n,) float32, -1 rounded (/u/) .. 0 neutral .. +1 spread (/i/)
     loudness: np.ndarray  # (n,) float32, 0 silent .. 1 the speech's loud level (gated)
     silent: bool  # no speech at all: the mouth stays closed
+    # (n,) float32: semitones above (+) or below (-) the speaker's median pitch; 0 unvoiced
+    pitch: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.open)
@@ -112,7 +117,8 @@ def analyse(samples: np.ndarray, fps: float, n_frames: int | None = None) -> Mou
         n_frames = frame_count(len(samples) / SAMPLE_RATE, fps)
     zeros = np.zeros(n_frames, np.float32)
     if not samples.size or float(np.max(np.abs(samples))) < SILENT_PEAK:
-        return MouthTrack(fps, zeros, zeros.copy(), zeros.copy(), silent=True)
+        return MouthTrack(fps, zeros, zeros.copy(), zeros.copy(), silent=True,
+                          pitch=zeros.copy())
 
     power = power_spectrogram(samples)
     freqs = np.fft.rfftfreq(N_FFT, 1 / SAMPLE_RATE)
@@ -147,4 +153,54 @@ def analyse(samples: np.ndarray, fps: float, n_frames: int | None = None) -> Mou
         shape=np.clip(_per_video_frame(shape, fps, n_frames), -1, 1),
         loudness=_per_video_frame(loudness, fps, n_frames),
         silent=False,
+        pitch=_per_video_frame(pitch_contour(samples, loudness), fps, n_frames),
     )
+
+
+PITCH_RANGE = (70.0, 400.0)  # Hz: low male to high female and child voices
+PITCH_WINDOW = 640  # 40 ms: two periods of the lowest pitch
+VOICING = 0.45  # normalised autocorrelation peak above which a window counts as voiced
+
+
+def pitch_contour(samples: np.ndarray, loudness: np.ndarray) -> np.ndarray:
+    """Per 10 ms analysis frame: semitones from the speaker's median pitch (0 if unvoiced).
+
+    The normalised autocorrelation of each centred 40 ms window (computed by FFT, in chunks so
+    memory stays bounded for long audio) peaks at the period; a peak under :data:`VOICING` or
+    a frame the loudness gate closed counts as unvoiced; of peaks within 10 % of the highest the
+    shortest lag wins (longer ones are octave errors). The contour is median-filtered over 50 ms.
+    """
+    n = len(loudness)
+    half = PITCH_WINDOW // 2
+    padded = np.pad(np.asarray(samples, np.float32), half)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, PITCH_WINDOW)[::HOP][:n]
+    lo = int(SAMPLE_RATE / PITCH_RANGE[1])
+    hi = int(SAMPLE_RATE / PITCH_RANGE[0])
+    window = np.hanning(PITCH_WINDOW).astype(np.float32)
+    # Dividing by the window's own autocorrelation undoes its taper (Boersma, 1993).
+    norm = np.fft.irfft(np.abs(np.fft.rfft(window, 2 * PITCH_WINDOW)) ** 2)[: hi + 1]
+    hz = np.zeros(len(frames), np.float32)
+    for start in range(0, len(frames), 2048):
+        chunk = frames[start: start + 2048] * window
+        chunk = chunk - chunk.mean(1, keepdims=True) * window
+        spectrum = np.fft.rfft(chunk, 2 * PITCH_WINDOW, axis=1)
+        acf = np.fft.irfft(np.abs(spectrum) ** 2, axis=1)[:, : hi + 1] / np.maximum(norm, 1e-9)
+        acf = acf / np.maximum(acf[:, :1], 1e-12)
+        band = acf[:, lo - 1: hi + 2]
+        inner = band[:, 1:-1]
+        best = inner.max(1, keepdims=True)
+        # The shortest lag whose peak is within 10 % of the best: longer ones are octave errors.
+        candidate = (inner >= band[:, :-2]) & (inner >= band[:, 2:]) & (inner >= 0.9 * best)
+        lag = lo + np.argmax(candidate, axis=1)
+        peak = acf[np.arange(len(acf)), lag]
+        hz[start: start + len(chunk)] = np.where(peak >= VOICING, SAMPLE_RATE / lag, 0.0)
+    hz[loudness[: len(hz)] <= 0] = 0
+    voiced = hz > 0
+    if voiced.sum() < 3:
+        return np.zeros(n, np.float32)
+    semitones = np.where(voiced, 12 * np.log2(np.maximum(hz, 1) / np.median(hz[voiced])), 0.0)
+    padded_st = np.pad(semitones, 2, mode="edge")
+    smooth = np.median(np.lib.stride_tricks.sliding_window_view(padded_st, 5), axis=1)
+    out = np.zeros(n, np.float32)
+    out[: len(smooth)] = np.clip(np.where(voiced, smooth, 0.0), -12, 12)
+    return out

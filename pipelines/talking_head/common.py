@@ -76,7 +76,8 @@ def write_video(request: TalkRequest, prepared: Prepared, frames: Iterable[np.nd
 
 
 def result(request: TalkRequest, prepared: Prepared, frames: int, timer: StageTimer,
-           mouth_open: np.ndarray | None = None) -> TalkResult:
+           mouth_open: np.ndarray | None = None,
+           motion: dict[str, np.ndarray] | None = None) -> TalkResult:
     return TalkResult(
         video=request.output,
         frames=frames,
@@ -88,4 +89,5 @@ def result(request: TalkRequest, prepared: Prepared, frames: int, timer: StageTi
         notes=prepared.notes,
         timings=dict(timer.seconds),
         mouth_open=mouth_open,
+        motion=motion,
     )

@@ -7,10 +7,13 @@ displacement falls to zero at the region's border, so pasting the region back le
   spreads or rounds the lips, and paints the mouth cavity (dark interior, a hint of tongue and
   upper teeth) into the opening with a soft edge;
 * :class:`EyeRig` pulls the upper lid down over the eye to a lash line;
+* :class:`BrowRig` slides the skin above the eyes up, raising the brows;
 * :class:`HeadRig` turns, shifts and scales the head under a soft mask, so the background and
   the shoulders stay still while the neck stretches smoothly.
 
-The timelines (:func:`blink_track`, :func:`head_track`) are seeded, so a seed gives one video.
+The timelines (:func:`blink_track`, :func:`head_track`, and :func:`speech_motion`, whose head
+turns, nods, brows and blinks follow the speech's loudness and pitch) are seeded, so a seed
+gives one video.
 """
 
 from __future__ import annotations
@@ -322,6 +325,135 @@ def head_track(n_frames: int, fps: float, face: Box, rng: np.random.Generator,
     return [HeadPose(float(a) * amount, float(x) * amount, float(y) * amount,
                      1 + (float(s) - 1) * amount)
             for a, x, y, s in zip(angle, dx, dy, scale, strict=True)]
+
+
+# Head motion at head_motion = 1 (the setting scales it): degrees of slow sway while speaking.
+SPEAKING_SWAY = {"yaw": 6.0, "pitch": 3.0, "roll": 2.5}
+PAUSE_CALM = 0.2  # in pauses the sway shrinks to this fraction of its speaking size
+NOD_DEGREES = 5.0  # a stressed syllable (a loudness rise) nods the head down by up to this
+PITCH_LIFT = 0.5  # degrees the head lifts per semitone above the speaker's median pitch
+BROW_SEMITONES = 4.0  # a pitch this far above the median raises the brows fully
+ACTIVITY_ATTACK, ACTIVITY_RELEASE = 0.25, 0.6  # seconds: talk wakes the head, pauses calm it
+
+
+@dataclass(frozen=True)
+class SpeechMotion:
+    """Per video frame: head angles in degrees (yaw > 0 turns to the image's right, pitch > 0
+    nods down, roll > 0 clockwise), brow raise 0..1, eye closure 0..1, speaking activity 0..1."""
+
+    yaw: np.ndarray
+    pitch: np.ndarray
+    roll: np.ndarray
+    brow: np.ndarray
+    blink: np.ndarray
+    activity: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.yaw)
+
+    def curves(self) -> dict[str, np.ndarray]:
+        return {"yaw": self.yaw, "pitch": self.pitch, "roll": self.roll, "brow": self.brow,
+                "blink": self.blink, "activity": self.activity}
+
+
+def _one_pole(x: np.ndarray, fps: float, attack_s: float, release_s: float) -> np.ndarray:
+    up, down = 1 - np.exp(-1 / (fps * attack_s)), 1 - np.exp(-1 / (fps * release_s))
+    out = np.empty(len(x), np.float32)
+    state = 0.0
+    for i, value in enumerate(x):
+        state += (up if value > state else down) * (value - state)
+        out[i] = state
+    return out
+
+
+def speech_motion(loudness: np.ndarray, pitch: np.ndarray | None, fps: float,
+                  rng: np.random.Generator, amount: float = 1.0,
+                  blinks: bool = True) -> SpeechMotion:
+    """Head, brow and eye motion that follows speech: seeded, per video frame.
+
+    * activity: the loudness through a one-pole follower (fast attack, slower release), so
+      the head wakes when speech starts and settles within about a second of a pause;
+    * sway: slow wander (:class:`pipelines.face_motion.Sway`) in yaw, pitch and roll, at full
+      size while speaking and :data:`PAUSE_CALM` of it in pauses;
+    * nods: rises in loudness (stressed syllables) tip the head down briefly;
+    * intonation: pitch above the speaker's median lifts the head and raises the brows, as
+      speakers do on questions and emphasis; stresses raise the brows a little too;
+    * blinks at the shared rhythm (:mod:`pipelines.face_motion`), off when ``blinks`` is off.
+
+    ``amount`` (the ``head_motion`` setting, 0..1) scales the head angles; 0 keeps the head still.
+    """
+    loudness = np.asarray(loudness, np.float32)
+    n = len(loudness)
+    seconds = n / fps
+    times = np.arange(n) / fps
+    pitch = np.zeros(n, np.float32) if pitch is None else np.asarray(pitch, np.float32)
+    activity = _one_pole(loudness, fps, ACTIVITY_ATTACK, ACTIVITY_RELEASE)
+    activity = np.clip(activity / max(float(np.percentile(activity, 95)), 0.2), 0, 1)
+    calm = PAUSE_CALM + (1 - PAUSE_CALM) * activity
+    sway = {name: 0.5 * Sway(rng, seconds, base_hz=rng.uniform(0.12, 0.3)).at_seconds(times)
+            for name in SPEAKING_SWAY}  # faster than idle wander: speakers move as they talk
+    # Stresses: the positive part of the loudness rise over ~80 ms, spread over ~0.3 s.
+    rise = np.maximum(np.diff(loudness, prepend=loudness[:1]), 0)
+    width = max(1, round(0.15 * fps))
+    kernel = np.hanning(2 * width + 3)[1:-1]
+    stress = np.convolve(np.pad(rise, width, mode="edge"), kernel / kernel.max(), "valid")
+    stress = np.clip(stress / max(float(np.percentile(stress, 98)), 1e-3), 0, 1).astype(np.float32)
+    lift = _one_pole(np.clip(pitch, -6, 8), fps, 0.12, 0.35)
+    yaw = SPEAKING_SWAY["yaw"] * sway["yaw"] * calm
+    head_pitch = (SPEAKING_SWAY["pitch"] * sway["pitch"] * calm + NOD_DEGREES * stress
+                  - PITCH_LIFT * lift)
+    roll = SPEAKING_SWAY["roll"] * sway["roll"] * calm
+    brow = np.clip(np.maximum(lift, 0) / BROW_SEMITONES + 0.3 * stress, 0, 1) * activity
+    if blinks:
+        blink = closure_at((np.arange(n) + 0.5) / fps, blink_starts(rng, seconds))
+    else:
+        blink = np.zeros(n, np.float32)
+    amount = float(amount)
+    return SpeechMotion((yaw * amount).astype(np.float32),
+                        (head_pitch * amount).astype(np.float32),
+                        (roll * amount).astype(np.float32), brow.astype(np.float32),
+                        blink.astype(np.float32), activity.astype(np.float32))
+
+
+def speech_poses(motion: SpeechMotion, face: Box) -> list[HeadPose]:
+    """2-D head poses for the classical warp: roll turns the head, yaw and pitch shift it the
+    way the face's centre moves when the head turns about the neck (a small turn looks like a
+    shift), and a nod down brings the face a touch closer."""
+    yaw, pitch = np.radians(motion.yaw), np.radians(motion.pitch)
+    dx = 0.55 * face.w * np.sin(yaw)
+    dy = 0.45 * face.h * np.sin(pitch)
+    scale = 1 + 0.01 * np.sin(pitch) / np.sin(np.radians(5.0))
+    return [HeadPose(float(r), float(x), float(y), float(s))
+            for r, x, y, s in zip(motion.roll, dx, dy, scale, strict=True)]
+
+
+class BrowRig:
+    """Raises both brows of one face: the skin above each eye slides up, most at the brow."""
+
+    def __init__(self, rgb: np.ndarray, face: Face):
+        height, width = rgb.shape[:2]
+        self.brows = []
+        for eye in face.eyes:
+            cx, cy = eye.center
+            brow = cy - 0.75 * eye.h  # the brow line sits about three quarters of an eye up
+            roi = _roi(cx - 0.9 * eye.w, brow - 1.2 * eye.h, cx + 0.9 * eye.w, cy, width, height)
+            xs = np.arange(roi.x, roi.x + roi.w, dtype=np.float32)
+            ys = np.arange(roi.y, roi.y + roi.h, dtype=np.float32)
+            across = np.cos(np.clip((xs - cx) / (0.85 * eye.w), -1, 1) * np.pi / 2) ** 2
+            rising = _smoothstep(cy - 0.1 * eye.h, brow, ys)  # 0 at the eye, 1 at the brow
+            falling = 1 - _smoothstep(brow - 0.2 * eye.h, roi.y + 1.0, ys)  # back to 0 above
+            travel = (rising * falling)[:, None] * across[None] * 0.22 * eye.h
+            grid_x, grid_y = np.meshgrid(xs - roi.x, ys - roi.y)
+            self.brows.append((roi, grid_x, grid_y, travel))
+
+    def apply(self, frame: np.ndarray, raise_: float) -> None:
+        """Raise the brows of ``frame`` in place by ``raise_`` (0 .. 1)."""
+        raise_ = float(np.clip(raise_, 0, 1))
+        if raise_ < 0.02:
+            return
+        for roi, grid_x, grid_y, travel in self.brows:
+            patch = frame[roi.y: roi.y + roi.h, roi.x: roi.x + roi.w]
+            patch[...] = _remap(patch, grid_x, (grid_y + raise_ * travel).astype(np.float32))
 
 
 class HeadRig:

@@ -30,9 +30,10 @@ SETTINGS = Schema("talking_head", (
             RATE_RANGE[0], RATE_RANGE[1], 5, unit="words/min"),
     Setting("blinks", True, "Blinks (portraits only)",
             "Blink now and then (a face video keeps its own blinks).", advanced=True),
-    Setting("head_motion", 1.0, "Head motion (portraits only; 0 keeps it still)",
-            "How much the head sways (a face video keeps its own motion).", 0.0, 3.0, 0.1,
-            advanced=True),
+    Setting("head_motion", 0.5, "Head motion (portraits only; 0 keeps it still)",
+            "How much the head turns, nods and raises its brows with the speech: 1 is lively "
+            "(turns up to about 6 degrees), 0.5 gentle (a face video keeps its own motion).",
+            0.0, 1.0, 0.05, advanced=True),
     Setting("mouth_strength", 1.0, "Mouth opening (classical)",
             "Classical: how far the mouth opens at full voice.", 0.0, 2.0, 0.05,
             backends=("classical",), advanced=True, flag="--mouth"),

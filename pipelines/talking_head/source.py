@@ -1,9 +1,10 @@
 """The face a talking head animates: a still portrait or a short video, frame by frame.
 
 Both kinds yield ``(frame, face)`` pairs at the output frame rate, for as many frames as the
-audio needs. A still gets blinks and small head movements (and, for the classical backend, the
-talking mouth); a video is resampled to the output rate, looped when the audio is longer, and its
-face is tracked (detected every few frames, smoothed between detections).
+audio needs. A still gets blinks, brows and head movements that follow the speech (and, for the
+classical backend, the talking mouth); a video is resampled to the output rate, looped when
+the audio is longer, and its face is tracked (detected every few frames, smoothed between
+detections).
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from pipelines.faces import Box, Face
 from pipelines.landmarks import find_faces
 from pipelines.talking_head.analysis import MouthTrack
 from pipelines.talking_head.motion import (
+    BrowRig,
     EyeRig,
-    HeadPose,
     HeadRig,
     MouthRig,
-    blink_track,
-    head_track,
+    SpeechMotion,
+    speech_motion,
+    speech_poses,
 )
 from pipelines.talking_head.types import TalkRequest
 
@@ -75,24 +77,32 @@ class StillPortrait:
     faces_found: int
     notes: list[str] = field(default_factory=list)
 
-    def frames(self, track: MouthTrack, request: TalkRequest,
-               talk: bool) -> Iterator[tuple[np.ndarray, Face]]:
-        """``len(track)`` frames with the request's blinks and head motion; the mouth follows
-        ``track`` when ``talk`` is set."""
-        n, fps = len(track), track.fps
-        rng = np.random.default_rng(request.seed)
-        closure = blink_track(n, fps, rng) if request.blinks else np.zeros(n, np.float32)
-        poses = (head_track(n, fps, self.face.box, rng, request.head_motion, track.loudness)
-                 if request.head_motion > 0 else [HeadPose()] * n)
+    def motion(self, track: MouthTrack, request: TalkRequest) -> SpeechMotion:
+        """The head turns, nods, brows and blinks that go with ``track``'s speech (seeded)."""
+        return speech_motion(track.loudness, track.pitch, track.fps,
+                             np.random.default_rng(request.seed), request.head_motion,
+                             request.blinks)
+
+    def frames(self, track: MouthTrack, request: TalkRequest, talk: bool,
+               motion: SpeechMotion | None = None) -> Iterator[tuple[np.ndarray, Face]]:
+        """``len(track)`` frames with the request's blinks and head motion (``motion``, else
+        :meth:`motion`) following the speech; the mouth follows ``track`` when ``talk`` is set.
+        Frames are made one at a time, so memory does not grow with the audio's length."""
+        n = len(track)
+        motion = motion if motion is not None else self.motion(track, request)
+        poses = speech_poses(motion, self.face.box)
         mouth = MouthRig(self.rgb, self.face, request.mouth_strength) if talk else None
         eyes = EyeRig(self.rgb, self.face) if request.blinks else None
+        brows = BrowRig(self.rgb, self.face) if request.head_motion > 0 else None
         head = HeadRig(self.rgb, self.face)
         for i in range(n):
             frame = self.rgb.copy()
             if mouth is not None:
                 mouth.apply(frame, float(track.open[i]), float(track.shape[i]))
+            if brows is not None:
+                brows.apply(frame, float(motion.brow[i]) * min(1.0, 2 * request.head_motion))
             if eyes is not None:
-                eyes.apply(frame, float(closure[i]))
+                eyes.apply(frame, float(motion.blink[i]))
             head.apply(frame, poses[i])
             yield frame, moved_face(self.face, head.move_box(self.face.box, poses[i]))
 

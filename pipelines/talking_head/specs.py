@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pipelines.portrait.liveportrait import specs as liveportrait
 from pipelines.registry import PipelineSpec
 
 # Hub mirrors of the checkpoints published with the paper (Rudrabha/Wav2Lip), as pickled training
@@ -66,5 +67,25 @@ SPECS = (
         dtypes=("float16", "float32"),
         tags=("talking_head", "lip-sync"),
         description="Wav2Lip trained without the discriminator: the most accurate lip sync.",
+    ),
+    PipelineSpec(
+        id="talking_head.liveportrait",
+        task="talking_head",
+        label="LivePortrait (one photo, audio-driven keypoints)",
+        kind="torch",
+        builder="pipelines.talking_head.liveportrait:build",
+        # The portrait task's LivePortrait files: the same repo, revision, files and digests,
+        # so one download serves both.
+        repo_id=liveportrait.REPO,
+        revision=liveportrait.REVISION,
+        files=liveportrait.FILES,
+        sha256={name: digest for name, (_, digest) in liveportrait.FILE_FACTS.items()},
+        license=liveportrait.SPECS[0].license,
+        est_memory_gb=liveportrait.SPECS[0].est_memory_gb,
+        dtypes=("float16", "float32"),
+        needs_gpu=False,
+        tags=("talking_head", "liveportrait"),
+        description=("LivePortrait renders a portrait whose lips, eyes, brows and head pose "
+                     "follow the speech (loudness, formants and pitch) through its keypoints."),
     ),
 )

@@ -49,3 +49,6 @@ class TalkResult:
     timings: dict[str, float] = field(default_factory=dict)
     mouth_open: np.ndarray | None = None  # per frame, 0..1 (classical backend)
     face_finder: str = "haar"  # "mediapipe" (landmark model) or "haar" (cascades)
+    # Per-frame curves a portrait's motion followed (yaw, pitch, roll in degrees; brow, blink,
+    # activity 0..1; the LivePortrait backend adds its mouth keypoint offset); None for videos.
+    motion: dict[str, np.ndarray] | None = None
