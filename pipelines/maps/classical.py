@@ -2,8 +2,10 @@
 
 - ``flow``: dense optical flow from each frame to the next one read, by OpenCV's DIS (dense
   inverse search, medium preset) or Farneback's polynomial expansion;
-- ``motion``: moving-object masks from OpenCV's MOG2 background model (shadows, which MOG2
-  marks apart, are left out; a 3x3 opening removes speckle);
+- ``motion``: moving-object masks from OpenCV's MOG2 background model, primed with the
+  median of up to 15 frames spread over the clip (so what moves in the first frame is not
+  learned as background) and then learning at 1/``history`` a frame (shadows, which MOG2 marks
+  apart, are left out; a 3x3 opening removes speckle);
 - ``depth``: relative inverse depth from motion parallax when the camera moves, else a rough
   single-image cue (see :func:`parallax` and :func:`still_cue`; docs/maps.md says where each
   holds).
@@ -30,6 +32,7 @@ from pipelines.registry import LoadContext
 PROBE_PAIRS = 6  # frame pairs the camera-motion probe reads across the clip
 PROBE_SIDE = 256  # ... at this longest side
 MOVING_PX = 0.35  # median flow (pixels at PROBE_SIDE) above which the camera counts as moving
+PRIMING_FRAMES = 15  # frames whose median primes the motion masks' background model
 PRIOR_WEIGHT = 0.7  # still cue: share of the vertical-position prior (the rest: edge density)
 
 
@@ -98,6 +101,14 @@ def camera_moves(request: MapsRequest) -> tuple[bool, float]:
     return motion > MOVING_PX, motion
 
 
+def median_background(request: MapsRequest) -> np.ndarray:
+    """The per-pixel median of up to 15 frames spread evenly over the frames the job reads."""
+    stride = request.step * max(1, -(-request.count // PRIMING_FRAMES))
+    frames = [f for _, f in iter_frames(request.media, start=0, end=request.count * request.step,
+                                        stride=stride, max_side=request.max_side)]
+    return np.median(np.stack(frames), axis=0).astype(np.uint8)
+
+
 class MapsRunner:
     """Flow, motion masks and relative depth, weight-free (CPU)."""
 
@@ -156,9 +167,13 @@ class MapsRunner:
         model = cv2.createBackgroundSubtractorMOG2(history=request.history,
                                                    varThreshold=request.threshold,
                                                    detectShadows=True)
+        background = median_background(request)
+        for k in range(10):  # the median, learned as the background
+            model.apply(background, learningRate=1.0 / (k + 1))
+        rate = 1.0 / request.history
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
         for index, rgb in self._counted(request, report):
-            foreground = (model.apply(rgb) == 255).astype(np.uint8)
+            foreground = (model.apply(rgb, learningRate=rate) == 255).astype(np.uint8)
             mask = cv2.morphologyEx(foreground, cv2.MORPH_OPEN, kernel).astype(bool)
             yield MapFrame(index, rgb, mask)
 

@@ -48,7 +48,8 @@ SETTINGS = Schema("maps", (
             "that marks a pixel as moving; raise it when noise shows up.", 2, 200, 1,
             backends=CLASSICAL, advanced=True),
     Setting("history", 120, "Motion: background history",
-            "Motion mask: frames the background model remembers; objects that stop for "
-            "longer fade into the background.", 10, 2000, 1, unit="frames",
+            "Motion mask: the background model learns at 1/N a frame, from the median of "
+            "frames spread over the clip; objects that stop for about N frames fade into the "
+            "background.", 10, 2000, 1, unit="frames",
             backends=CLASSICAL, advanced=True),
 ))
