@@ -5,11 +5,10 @@ still), masks in white on black; each beside its frame."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import cv2
 import numpy as np
-
-from pipelines.maps.types import MapFrame
 
 
 def depth_range(depth: np.ndarray) -> tuple[float, float]:
@@ -58,8 +57,9 @@ def side_by_side(rgb: np.ndarray, picture: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.hstack([rgb, picture]))
 
 
-def picture_each(kind: str, item: MapFrame) -> np.ndarray:
-    """The map drawn on its own scale (depth: its own range; flow: its own top speed)."""
+def picture_each(kind: str, item: Any) -> np.ndarray:
+    """A :class:`~pipelines.maps.types.MapFrame`'s map drawn on its own scale (depth: its own
+    range; flow: its own top speed)."""
     if kind == "depth":
         return depth_colour(normalise(item.map, *depth_range(item.map)))
     if kind == "flow":
@@ -67,6 +67,6 @@ def picture_each(kind: str, item: MapFrame) -> np.ndarray:
     return mask_colour(item.map)
 
 
-def side_by_side_each(kind: str, maps: Iterable[MapFrame]) -> Iterator[np.ndarray]:
+def side_by_side_each(kind: str, maps: Iterable[Any]) -> Iterator[np.ndarray]:
     for item in maps:
         yield side_by_side(item.rgb, picture_each(kind, item))
