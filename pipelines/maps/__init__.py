@@ -23,7 +23,7 @@ TASK = Task(
     prepare="pipelines.maps.job:prepare",
     job="pipelines.maps.job:job",
     result="pipelines.maps.types:MapsResult",
-    examples=("summary/pan.mp4", "summary/walk.mp4"),
+    examples=("maps/layers.mp4", "summary/walk.mp4"),
 )
 
 __all__ = ["TASK"]
