@@ -303,6 +303,7 @@ def depth_anything(tmp_path, monkeypatch):
     spec = REGISTRY.get(DA)
     repo = tmp_path / "repo"
     tiny_depth_anything(repo)
+    (repo / "README.md").write_text("a model card")  # the real repo has one; never fetched
     root = tmp_path / "hub"
     snapshot = fx.hub_snapshot(root, spec.repo_id, spec.revision)
     taken = fx.download_like_hub(repo, snapshot, hub.spec_patterns(spec))

@@ -24,6 +24,7 @@ SPECS = (
         kind="transformers",
         builder="pipelines.maps.depth_anything:build",
         repo_id="depth-anything/Depth-Anything-V2-Small-hf",
+        revision="5426e4f0f36572d16453bbda7a8389317b1bef99",  # holds model.safetensors
         files=("config.json", "preprocessor_config.json", "model.safetensors"),
         license="Apache-2.0",
         est_memory_gb=0.3,
