@@ -226,6 +226,36 @@ def test_one_image_gets_a_depth_map_and_a_flow_is_refused(tmp_path):
         run_job(REGISTRY, TASK, None, {}, {}, root=tmp_path)
 
 
+@pytest.mark.parametrize("name", ["odd_size", "rotated_clip", "variable_rate"])
+def test_awkward_videos_get_a_map_per_frame(name, tmp_path):
+    from tests import robustness_corpus as corpus
+
+    video = tmp_path / f"{name}.mp4"
+    getattr(corpus, name)(video)
+    info = probe_video(video)
+    for kind in ("flow", "motion"):
+        _, maps, frames = mapped(video, tmp_path / kind, kind=kind)
+        assert len(frames) == info.frame_count - (kind == "flow")
+        assert maps[0].shape[:2] == (info.height, info.width)  # rotation applied
+
+
+def test_a_broken_or_disguised_input_is_refused_with_one_sentence(tmp_path):
+    from tests import robustness_corpus as corpus
+
+    half, disguised = tmp_path / "half.mp4", tmp_path / "picture.mp4"
+    corpus.truncated(corpus.clip, 0.5)(half)
+    corpus.png_renamed(disguised)
+    with pytest.raises(InputError, match="truncated"):
+        run_job(REGISTRY, TASK, None, {"media": str(half)}, {}, root=tmp_path)
+    with pytest.raises(InputError, match="'picture.mp4' is one image; a flow needs a video"):
+        run_job(REGISTRY, TASK, None, {"media": str(disguised)}, {"kind": "flow"},
+                root=tmp_path)
+    _, depths, _ = mapped(disguised, tmp_path, kind="depth")  # depth takes it as an image
+    assert len(depths) == 1
+    assert not list((tmp_path / "maps").glob("*")) or all(
+        (p / "manifest.json").is_file() for p in (tmp_path / "maps").iterdir())
+
+
 def test_cli_writes_the_maps(sprite, tmp_path, capsys):
     out = tmp_path / "out"
     code = cli.main(["maps", str(sprite), "--kind", "motion", "--quiet", "--out", str(out)],

@@ -41,17 +41,20 @@ def prepare(inputs: Mapping[str, Any], values: Mapping[str, Any], seed: int,
         raise InputError(f"'{name}' is neither a video nor an image. {HINT}")
     settings = {k: values[k] for k in ("max_side", "max_frames", "step", "smoothing", "align",
                                        "flow_method", "threshold", "history")}
+    one_image = InputError(f"'{name}' is one image; a {_NAMES[kind].lower()} needs a video "
+                           f"(two frames or more): upload a video, or pick the depth map.")
     if what == "image":
         if kind != "depth":
-            raise InputError(f"'{name}' is one image; a {_NAMES[kind].lower()} needs a video "
-                             f"(two frames or more): upload a video, or pick the depth map.")
+            raise one_image
         return MapsRequest(Path(media), True, kind, **settings, fps=1.0, count=1)
     try:
         info = probe_video(media)
-    except InputError as err:
-        if "still image" in str(err) and kind == "depth":
-            return MapsRequest(Path(media), True, kind, **settings, fps=1.0, count=1)
-        raise
+    except InputError as err:  # a picture under a video's name
+        if "still image" not in str(err):
+            raise
+        if kind != "depth":
+            raise one_image from err
+        return MapsRequest(Path(media), True, kind, **settings, fps=1.0, count=1)
     count = min(values["max_frames"], math.ceil(info.frame_count / values["step"]))
     if kind != "depth" and count < 2:
         raise InputError(f"'{name}' gives {count} frame(s) at a step of {values['step']}; a "
