@@ -58,6 +58,7 @@ TASKS = (
     Task("Frame interpolation", "Run", 0, "video[src]", r"\d+ frames at [\d.]+ fps"),
     Task("Keyframe extraction", "Find shots and keyframes", 0, "img[src]", r"\d+ shots \(\d+ cuts"),
     Task("One-image summary", "Run", 0, "img[src]", r"Keyframe mosaic, \d+x\d+"),
+    Task("Depth & masks", "Run", 0, "video[src]", r"Depth maps of \d+ frames, \d+x\d+"),
 )
 OTHER_TABS = ("Benchmark", "Models")
 
