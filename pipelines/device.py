@@ -67,6 +67,17 @@ def device_type(device: str) -> str:
     return device.split(":", 1)[0]
 
 
+def onnx_providers(device: str, available: list[str]) -> list:
+    """onnxruntime execution providers for ``device``, best first: CUDA (on the device's GPU)
+    when ``device`` is a CUDA device and the installed onnxruntime has it (the onnxruntime-gpu
+    build), always ending with the CPU."""
+    providers: list = []
+    if device_type(device) == "cuda" and "CUDAExecutionProvider" in available:
+        index = int(device.split(":", 1)[1]) if ":" in device else 0
+        providers.append(("CUDAExecutionProvider", {"device_id": index}))
+    return [*providers, "CPUExecutionProvider"]
+
+
 def supports_dtype(device: str, dtype: str) -> bool:
     kind = device_type(device)
     if dtype == "float32":

@@ -1028,9 +1028,10 @@ def prune(registry: SpecCatalog, spec_id: str) -> PruneResult:
             path.unlink()
             result.removed.append(name)
     if spec.source in ("url", "package"):
+        derived = _remove_derived(spec)
         _remove_empty(url_folder(spec), url_cache_dir() / "specs")
-        result.freed_bytes = _collect_blobs(url_cache_dir() / "blobs",
-                                            url_cache_dir() / "specs", spec)
+        result.freed_bytes = derived + _collect_blobs(url_cache_dir() / "blobs",
+                                                      url_cache_dir() / "specs", spec)
     else:
         repo = hub_repo_dir(spec)
         for snap in (repo / "snapshots").iterdir() if (repo / "snapshots").is_dir() else ():
@@ -1039,6 +1040,19 @@ def prune(registry: SpecCatalog, spec_id: str) -> PruneResult:
         if (repo / "snapshots").is_dir() and not any((repo / "snapshots").iterdir()):
             shutil.rmtree(repo, ignore_errors=True)
     return result
+
+
+def _remove_derived(spec: PipelineSpec) -> int:
+    """Delete what a builder derived from a URL or package spec's files and cached beside them
+    in the spec's own folder (a converted checkpoint); returns the bytes freed. The folder is
+    the spec's alone, so nothing else lives there."""
+    folder, freed = url_folder(spec), 0
+    own = {folder / name for name in spec.files}
+    for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
+        if path not in own and path.is_file() and not path.is_symlink():
+            freed += path.stat().st_size
+            path.unlink()
+    return freed
 
 
 def _snapshot_root(path: Path) -> Path:

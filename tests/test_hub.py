@@ -317,6 +317,10 @@ def test_every_catalog_spec_is_pinned_and_its_pickles_verified():
             assert all(u.startswith("https://") for u in spec.urls.values()), spec.id
             assert set(spec.sha256) == set(spec.files), spec.id
             continue
+        if spec.package:  # pinned by name==version and every file's digest
+            assert "==" in spec.package and set(spec.sha256) == set(spec.files), spec.id
+            assert "Weights:" in spec.description, spec.id
+            continue
         if spec.id not in UNPINNED:
             assert spec.revision and re.fullmatch(r"[0-9a-f]{40}", spec.revision), (
                 f"{spec.id}: pin a 40-hex revision (or list it in UNPINNED with the reason)")

