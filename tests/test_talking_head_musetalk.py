@@ -146,6 +146,20 @@ def test_whisper_windows(runner):
     assert np.allclose(batch[0], first.reshape(30, WIDTH) + pe, atol=1e-5)
 
 
+def test_long_audio_encodes_each_segment_once(runner):
+    calls = []
+
+    def encoder(features, **kwargs):
+        calls.append(features.shape)
+        return runner.encoder(features, **kwargs)
+
+    samples, _ = modulated_voice(3.5)  # four 1-second segments
+    windows = mt.AudioWindows(samples, runner.extractor, encoder, "cpu", torch.float32, 25.0)
+    for start in range(0, 88, 8):
+        windows.batch(range(start, min(start + 8, 88)))
+    assert len(calls) == 4 and len(windows._segments) <= 2
+
+
 def test_the_lower_face_mask_from_a_mesh(tmp_path):
     from pipelines.landmarks import haar_landmarks
 

@@ -95,6 +95,7 @@ class AudioWindows:
         self.step = self.rate / fps  # feature frames per video frame (2 at 25 fps)
         self.length = 2 * (2 * CONTEXT + 1)  # 10 feature frames per video frame
         self._segments: dict[int, np.ndarray] = {}
+        self._shape: tuple[int, ...] | None = None  # (layers, width), known after one segment
 
     def _segment(self, index: int) -> np.ndarray:
         """``(per_segment, layers, width)`` float32 features of segment ``index``."""
@@ -112,14 +113,16 @@ class AudioWindows:
             if len(self._segments) >= 2:
                 del self._segments[min(self._segments)]
             self._segments[index] = stacked
+            self._shape = stacked.shape[1:]
         return self._segments[index]
 
     def window(self, frame: int) -> np.ndarray:
         """``(10, layers, width)``: feature frames ``[2 i - 4, 2 i + 6)`` at 25 fps, zeros
         outside the speech."""
         start = math.floor(frame * self.step) - CONTEXT * math.floor(self.step)
-        first = self._segment(0)
-        out = np.zeros((self.length, *first.shape[1:]), np.float32)
+        if self._shape is None:
+            self._segment(0)
+        out = np.zeros((self.length, *self._shape), np.float32)
         for k in range(self.length):
             t = start + k
             if 0 <= t < self.valid:
