@@ -300,6 +300,7 @@ def test_spec_sources_are_checked():
 UNPINNED: dict[str, str] = {
     "portrait.ltx-video": "no public source shows a commit of diffusers/LTX-Video-0.9.1 (the "
                           "diffusers-format 0.9.1 that diffusers' single-file map names)",
+    "talking_head.musetalk-1.5": "no public source shows a commit",
 }
 # Pins that one public source alone gives (docs/models.md): tagged, so `cli.py fetch` compares
 # them with the repo's current commit when online.

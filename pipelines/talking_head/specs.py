@@ -24,6 +24,17 @@ SHA256 = {
     WAV2LIP_FILE: "b78b681b68ad9fe6c6fb1debc6ff43ad05834a8af8a62ffc4167b7b34ef63c37",
 }
 WAV2LIP_LICENSE = "Wav2Lip licence: personal, research and non-commercial use only"
+# MuseTalk 1.5 (TMElyralab/MuseTalk, MIT): the UNet's config and state dict from its Hub repo,
+# the VAE and the Whisper encoder from their own repos (companions, fetched with the spec). No
+# public source shows a commit of these files, so they are unpinned (tests/test_hub.py).
+MUSETALK_REPO = "TMElyralab/MuseTalk"
+MUSETALK_COMPANIONS = (
+    "stabilityai/sd-vae-ft-mse:config.json",
+    "stabilityai/sd-vae-ft-mse:diffusion_pytorch_model.safetensors",
+    "openai/whisper-tiny:config.json",
+    "openai/whisper-tiny:preprocessor_config.json",
+    "openai/whisper-tiny:model.safetensors",
+)
 
 SPECS = (
     PipelineSpec(
@@ -87,5 +98,23 @@ SPECS = (
         tags=("talking_head", "liveportrait"),
         description=("LivePortrait renders a portrait whose lips, eyes, brows and head pose "
                      "follow the speech (loudness, formants and pitch) through its keypoints."),
+    ),
+    PipelineSpec(
+        id="talking_head.musetalk-1.5",
+        task="talking_head",
+        label="MuseTalk 1.5",
+        kind="torch",
+        builder="pipelines.talking_head.musetalk:build",
+        repo_id=MUSETALK_REPO,
+        files=("musetalkV15/musetalk.json", "musetalkV15/unet.pth"),
+        companions=MUSETALK_COMPANIONS,
+        license=("MuseTalk: MIT; sd-vae-ft-mse: CreativeML OpenRAIL-M; whisper-tiny: "
+                 "Apache-2.0"),
+        est_memory_gb=3.5,
+        dtypes=("float16", "float32"),
+        needs_gpu=True,
+        tags=("talking_head", "lip-sync"),
+        description=("MuseTalk 1.5: one UNet pass in the VAE's latent space redraws the lower "
+                     "face from Whisper audio features; 256x256 face crops."),
     ),
 )
