@@ -40,12 +40,13 @@ SETTINGS = Schema("talking_head", (
     Setting("max_side", 1280, "Longest side (larger inputs are scaled down)",
             "Larger faces are scaled down so their longer side is this.", 64, 4096, 64,
             unit="px", advanced=True),
-    Setting("batch_size", 16, "Wav2Lip batch size", "Wav2Lip: face crops per forward pass.",
+    Setting("batch_size", 16, "Lip-sync batch size",
+            "Wav2Lip and MuseTalk: face crops per forward pass.",
             1, 512, 1, backends=("wav2lip",), advanced=True),
-    Setting("chin_padding", 0.2, "Wav2Lip chin padding (fraction of the face height)",
-            "Wav2Lip: extend the face crop down by this fraction of its height.", 0.0, 1.0,
-            0.02, backends=("wav2lip",), advanced=True),
-    Setting("sharpen", "", "Sharpen the mouth with super-resolution (Wav2Lip)",
-            "Wav2Lip: a super-resolution backend id that sharpens each generated mouth "
-            "crop; empty: off.", backends=("wav2lip",), advanced=True),
+    Setting("chin_padding", 0.2, "Lip-sync chin padding (fraction of the face height)",
+            "Wav2Lip and MuseTalk: extend the face crop down by this fraction of its "
+            "height.", 0.0, 1.0, 0.02, backends=("wav2lip",), advanced=True),
+    Setting("sharpen", "", "Sharpen the mouth with super-resolution (lip-sync models)",
+            "Wav2Lip and MuseTalk: a super-resolution backend id that sharpens each "
+            "generated mouth crop; empty: off.", backends=("wav2lip",), advanced=True),
 ))
