@@ -17,7 +17,7 @@ from skimage import data
 import cli
 from pipelines import hub
 from pipelines.catalog import build_registry
-from pipelines.errors import InputError
+from pipelines.errors import InputError, StudioError
 from pipelines.maps import TASK
 from pipelines.maps.temporal import Flicker, Smoother, fit_scale_shift
 from pipelines.media import load_image, probe_video, save_image, write_video
@@ -364,3 +364,40 @@ def test_smoothing_lowers_the_flicker_figure_on_a_flickering_clip(depth_anything
     assert flicker[1]["before"] == pytest.approx(flicker[0]["before"], rel=1e-4)
     assert flicker[1]["after"] < 0.7 * flicker[1]["before"]
     assert any("Flicker" in n for n in smooth.notes)
+
+
+def test_person_masks_cover_the_man_in_a_real_clip(tmp_path):
+    """kind=person pins the person-mask network (MediaPipe selfie segmentation, read from the
+    mediapipe wheel) for the job: the man in carphone is masked, the background is not."""
+    from pipelines.networks import masks
+    from tests import media_real
+
+    registry = build_registry()
+    registry.replace(masks.SPEC_ID, repo_id=str(media_real.spec_folder(masks.SPEC_ID)))
+    clip = media_real.carphone_video()
+    out, maps, _ = mapped(clip, tmp_path, registry=registry, kind="person", max_frames=6,
+                          max_side=176)
+    assert len(maps) == 6 and maps[0].shape == (144, 176) and maps[0].dtype == np.uint8
+    person = np.zeros((144, 176), bool)  # the man's head and shoulders (tests/test_person_masks)
+    for x0, y0, x1, y1 in ((59, 15, 114, 100), (40, 95, 176, 144)):
+        person[y0:y1, x0:x1] = True
+    for found in maps:
+        assert iou(found.astype(bool), person) > 0.7
+        assert found[40:100, 0:50].mean() < 0.05  # the seat at the left
+    assert probe_video(out.outputs["video"]).frame_count == 6
+    photo = tmp_path / "astronaut.png"  # one image takes a person mask too
+    save_image(photo, data.astronaut())
+    out, (mask,), _ = mapped(photo, tmp_path / "one", registry=registry, kind="person",
+                             max_side=256)
+    assert mask.shape == (256, 256) and mask[30:110, 70:150].mean() > 0.8  # her face
+    assert "image" in out.outputs
+
+
+def test_person_masks_say_which_network_to_fetch(sprite, tmp_path):
+    from pipelines.networks import masks
+
+    registry = build_registry()
+    registry.replace(masks.SPEC_ID, repo_id=str(tmp_path / "empty"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(StudioError, match="metrics.person-mask"):
+        mapped(sprite, tmp_path / "runs", registry=registry, kind="person")

@@ -23,6 +23,7 @@ import numpy as np
 
 from pipelines.errors import InputError
 from pipelines.maps.frames import grey, read_input
+from pipelines.maps.settings import KINDS
 from pipelines.maps.temporal import smooth_depth
 from pipelines.maps.types import MapFrame, MapsRequest, MapsResult
 from pipelines.media import iter_frames
@@ -119,8 +120,8 @@ class MapsRunner:
 
     def __call__(self, request: MapsRequest, progress: Progress | None = None) -> MapsResult:
         report = progress or no_progress
-        if request.kind not in ("depth", "flow", "motion"):
-            raise InputError(f"Unknown map '{request.kind}'; use depth, flow or motion.")
+        if request.kind not in KINDS:
+            raise InputError(f"Unknown map '{request.kind}'; use {', '.join(KINDS)}.")
         if request.kind in ("flow", "motion") and request.is_image:
             raise InputError(f"A {request.kind} map needs a video; '{request.media.name}' is "
                              f"one image (use kind 'depth' for an image).")
@@ -131,6 +132,9 @@ class MapsRunner:
             info["units"] = "pixels per frame step, from each frame to the next one read"
         elif request.kind == "motion":
             maps = self._motion(request, report)
+        elif request.kind == "person":
+            maps = self._person(request, report)
+            info["model"] = "MediaPipe selfie segmentation (metrics.person-mask)"
         else:
             moves, motion = camera_moves(request)
             info["cue"] = "parallax" if moves else "single-image"
@@ -176,6 +180,13 @@ class MapsRunner:
             foreground = (model.apply(rgb, learningRate=rate) == 255).astype(np.uint8)
             mask = cv2.morphologyEx(foreground, cv2.MORPH_OPEN, kernel).astype(bool)
             yield MapFrame(index, rgb, mask)
+
+    def _person(self, request: MapsRequest, report: Progress) -> Iterator[MapFrame]:
+        if request.segmenter is None:
+            raise InputError("A person mask needs the person-mask network; run the job "
+                             "through the studio (it loads metrics.person-mask).")
+        for index, rgb in self._counted(request, report):
+            yield MapFrame(index, rgb, request.segmenter.mask(rgb) > 0.5)
 
     def _parallax(self, request: MapsRequest, report: Progress) -> Iterator[MapFrame]:
         compute = flow_engine(request.flow_method)

@@ -6,6 +6,8 @@ video (or picture) and the PNG sequence's ZIP."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import math
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -17,13 +19,16 @@ import numpy as np
 from pipelines.errors import InputError
 from pipelines.maps import render
 from pipelines.maps.frames import read_input
+from pipelines.maps.settings import MASK_KINDS
 from pipelines.maps.types import MapsRequest
 from pipelines.media import VIDEO_HINT, media_kind, probe_video
+from pipelines.networks import masks
 from pipelines.registry import PipelineSpec
 from pipelines.task import JobContext
 
 HINT = f"{VIDEO_HINT} Depth also takes a PNG, JPEG or WebP image."
-_NAMES = {"depth": "Depth", "flow": "Flow", "motion": "Motion mask"}
+_NAMES = {"depth": "Depth", "flow": "Flow", "motion": "Motion mask", "person": "Person mask"}
+SINGLE = ("depth", "person")  # maps that one image can have
 
 
 def prepare(inputs: Mapping[str, Any], values: Mapping[str, Any], seed: int,
@@ -44,7 +49,7 @@ def prepare(inputs: Mapping[str, Any], values: Mapping[str, Any], seed: int,
     one_image = InputError(f"'{name}' is one image; a {_NAMES[kind].lower()} needs a video "
                            f"(two frames or more): upload a video, or pick the depth map.")
     if what == "image":
-        if kind != "depth":
+        if kind not in SINGLE:
             raise one_image
         return MapsRequest(Path(media), True, kind, **settings, fps=1.0, count=1)
     try:
@@ -52,11 +57,11 @@ def prepare(inputs: Mapping[str, Any], values: Mapping[str, Any], seed: int,
     except InputError as err:  # a picture under a video's name
         if "still image" not in str(err):
             raise
-        if kind != "depth":
+        if kind not in SINGLE:
             raise one_image from err
         return MapsRequest(Path(media), True, kind, **settings, fps=1.0, count=1)
     count = min(values["max_frames"], math.ceil(info.frame_count / values["step"]))
-    if kind != "depth" and count < 2:
+    if kind not in SINGLE and count < 2:
         raise InputError(f"'{name}' gives {count} frame(s) at a step of {values['step']}; a "
                          f"{_NAMES[kind].lower()} needs two or more: lower 'step' or "
                          f"raise 'max_frames'.")
@@ -88,12 +93,18 @@ def job(ctx: JobContext, request: MapsRequest) -> None:
     indices: list[int] = []
     low, high, speed = np.inf, -np.inf, 0.0
     shape: tuple[int, ...] = ()
-    with ctx.stage("run", 0.75) as report:
+    with contextlib.ExitStack() as stack, ctx.stage("run", 0.75) as report:
+        if kind == "person":  # the person-mask network, pinned for the job
+            if ctx.registry is None:
+                raise InputError("A person mask needs the studio's registry (the "
+                                 "metrics.person-mask network); run it through the studio.")
+            segmenter = stack.enter_context(ctx.registry.pinned(masks.SPEC_ID))
+            request = dataclasses.replace(request, segmenter=segmenter)
         result = ctx.runner(request, report)
         arrays = NpzWriter(ctx.output("arrays", f"{kind}.npz"))
         try:
             for item in result.maps:
-                stored = item.map.astype(np.uint8) if kind == "motion" else item.map
+                stored = item.map.astype(np.uint8) if kind in MASK_KINDS else item.map
                 arrays.add(key(kind, item.index), stored)
                 indices.append(item.index)
                 shape = item.map.shape

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 from pipelines.task import Schema, Setting
 
-KINDS = ("depth", "flow", "motion")
+KINDS = ("depth", "flow", "motion", "person")
 KIND_LABELS = ("Depth (relative; near is bright)",
                "Optical flow (colour wheel; raw flow in the .npz)",
-               "Motion mask (moving objects over a still background)")
+               "Motion mask (moving objects over a still background)",
+               "Person mask (MediaPipe selfie segmentation; fetch metrics.person-mask)")
+MASK_KINDS = ("motion", "person")  # maps that are masks (stored and drawn alike)
 FLOW_METHODS = ("dis", "farneback")
 FLOW_LABELS = ("DIS (dense inverse search, fast)", "Farneback (polynomial expansion)")
 CLASSICAL = ("classical",)
 
 SETTINGS = Schema("maps", (
     Setting("kind", "depth", "Map",
-            "What each frame becomes. Flow and motion masks need a video; depth also takes "
-            "one image. The Depth Anything backend makes depth only.",
+            "What each frame becomes. Flow and motion masks need a video; depth and person "
+            "masks also take one image. The Depth Anything backend makes depth only.",
             choices=KINDS, labels=KIND_LABELS, backends=CLASSICAL),
     Setting("max_side", 512, "Max side (pixels)",
             "Frames are mapped at this longest side; every output (video, PNGs, arrays) has "

@@ -13,8 +13,8 @@ import numpy as np
 @dataclass(frozen=True)
 class MapsRequest:
     """What to map and how (each field but ``media``/``is_image`` is the setting of the same
-    name). ``kind``: ``depth``, ``flow`` or ``motion``; ``count``: how many frames will be read
-    (``max_frames`` or fewer), known from the probe."""
+    name). ``kind``: ``depth``, ``flow``, ``motion`` or ``person``; ``count``: how many frames
+    will be read (``max_frames`` or fewer), known from the probe."""
 
     media: Path
     is_image: bool = False
@@ -29,6 +29,8 @@ class MapsRequest:
     history: int = 120
     fps: float = 25.0
     count: int = 1
+    # kind "person": the person-mask runner (pipelines.networks.masks), pinned by the job
+    segmenter: Any = None
 
 
 @dataclass
