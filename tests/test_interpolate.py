@@ -234,7 +234,8 @@ def test_progress_is_reported(small_video):
 def test_classical_backend_loads_through_the_registry():
     registry = Registry(SPECS)
     assert [s.id for s in registry.by_task("interpolate")] == ["interpolate.classical",
-                                                               "interpolate.rife"]
+                                                               "interpolate.rife",
+                                                               "interpolate.rife-hdv3"]
     runner = registry.load("interpolate.classical")
     assert isinstance(runner, FlowInterpolator) and runner.modules() == {}
 

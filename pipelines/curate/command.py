@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipelines.curate.settings import SETTINGS, CurateParams
+from pipelines.curate.settings import SETTINGS, SHOT_BACKENDS, CurateParams
 from pipelines.registry import Registry
 
 
@@ -32,6 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help="parallel workers (default: every core)")
     SETTINGS.add_arguments(parser.add_argument_group("filters and analysis"))
+    parser.add_argument("--shots", default="classical", choices=SHOT_BACKENDS,
+                        help="what finds the shots: the classical detectors, or TransNetV2 "
+                        "(keyframes.transnetv2; its weights must be fetched: python cli.py fetch "
+                        "keyframes.transnetv2)")
     outputs = parser.add_argument_group("optional outputs")
     outputs.add_argument("--clips", action="store_true", help="write one MP4 per kept shot")
     outputs.add_argument("--shards", action="store_true", help="write WebDataset tar shards")
@@ -42,10 +46,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handler(registry: Registry, args: argparse.Namespace) -> int:
-    from pipelines.curate.run import MANIFEST, curate  # imported only when curating
+    from pipelines.curate.run import MANIFEST, curate, shot_weights  # only when curating
 
     params = CurateParams(**SETTINGS.from_args(args), clips=args.clips, shards=args.shards,
-                          contact_sheets=args.contact_sheets)
+                          contact_sheets=args.contact_sheets, shot_backend=args.shots,
+                          shot_weights=shot_weights(registry, args.shots))
     summary = curate(args.inputs, args.out, params, engine=args.engine, workers=args.workers,
                      address=args.address, show_bar=not args.quiet)  # fmt: skip
     print(summary.text())

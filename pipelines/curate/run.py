@@ -31,8 +31,9 @@ from pipelines.curate.settings import REASONS, CurateParams
 from pipelines.curate.shards import write_shards
 from pipelines.curate.video import VideoJob, curate_video, make_job
 from pipelines.engines import engine_session, run_jobs
-from pipelines.errors import InputError
+from pipelines.errors import InputError, WeightsUnavailable
 from pipelines.manifest import write_json_atomic
+from pipelines.registry import Registry, verify_weights
 
 MANIFEST = "manifest.jsonl"
 ROW_FIELDS = ("video", "shot", "start_frame", "end_frame", "start_time", "end_time", "duration",
@@ -128,6 +129,25 @@ def _bar(total: int, description: str) -> Callable[[int, int, str], None]:
             bar.close()
 
     return update
+
+
+def shot_weights(registry: Registry, backend: str) -> str:
+    """The weights file of the keyframe backend ``backend`` that finds the shots ("" for the
+    classical detectors): from the local cache, checked against its sha256 (downloaded first
+    only where loads may fetch by themselves, as in a Space); WeightsUnavailable otherwise."""
+    if backend == "classical":
+        return ""
+    from pipelines.keyframes.specs import TRANSNET_WEIGHTS
+    from pipelines.registry import auto_fetch_enabled, cached_weights, fetch_weights
+
+    spec = registry.get(f"keyframes.{backend}")
+    folder = cached_weights(spec)
+    if folder is None:
+        if not auto_fetch_enabled():
+            raise WeightsUnavailable(spec.id, spec.repo_id or "", "not in the local cache")
+        folder = fetch_weights(spec)
+    verify_weights(spec, folder)
+    return str(folder / TRANSNET_WEIGHTS)
 
 
 def curate(inputs: Iterable[str | Path], out: str | Path, params: CurateParams | None = None, *,

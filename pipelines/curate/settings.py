@@ -8,6 +8,7 @@ from pipelines.errors import InputError
 from pipelines.task import Schema, Setting
 
 REASONS = ("error", "duplicate", "short", "dark", "bright", "blurry", "static", "shaky")
+SHOT_BACKENDS = ("classical", "transnetv2")  # keyframe backends that can find the shots
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class CurateParams:
     shards: bool = False  # WebDataset-style tar shards of the kept shots
     shard_size: int = 1000  # samples per shard
     contact_sheets: bool = True  # one contact sheet per video
+    shot_backend: str = "classical"  # classical, or transnetv2 (the network finds the shots)
+    shot_weights: str = ""  # transnetv2: its weights file (pipelines.curate.run.shot_weights)
 
     def validate(self) -> CurateParams:
         """Self, or InputError naming the first setting out of :data:`SETTINGS`' range."""
@@ -35,6 +38,12 @@ class CurateParams:
         if self.max_brightness < self.min_brightness:
             raise InputError(f"The curation setting max_brightness={self.max_brightness!r} is "
                              f"below min_brightness={self.min_brightness!r}; raise it.")
+        if self.shot_backend not in SHOT_BACKENDS:
+            raise InputError(f"The shot backend '{self.shot_backend}' is unknown; use one of: "
+                             f"{', '.join(SHOT_BACKENDS)}.")
+        if self.shot_backend != "classical" and not self.shot_weights:
+            raise InputError(f"The shot backend '{self.shot_backend}' needs its weights file; "
+                             "let the curate command find it (--shots).")
         if self.max_motion and self.max_motion < self.min_motion:
             raise InputError(f"The curation setting max_motion={self.max_motion!r} is below "
                              f"min_motion={self.min_motion!r}; use 0 (off) or a larger value.")

@@ -1,7 +1,8 @@
 """The per-video curation job: one decode gives shots, keyframes and every per-shot measure.
 
 :func:`curate_video` runs the keyframe pass (:class:`~pipelines.keyframes.classical.KeyframeRunner`,
-one decode) with an observer that, on the same analysis-size frames, records each frame's
+one decode; with ``shot_backend="transnetv2"`` TransNetV2 finds the shots in the same pass) with
+an observer that, on the same analysis-size frames, records each frame's
 sharpness (variance of the Laplacian) and brightness (mean luma) and measures dense optical
 flow (OpenCV Farneback) on a few sampled frame pairs. Per shot it reports motion (mean flow
 magnitude in percent of the frame width per frame, over the pairs inside the shot), median
@@ -14,6 +15,7 @@ pure function of its job, so it runs the same in-process, in a process pool or a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import time
@@ -86,8 +88,30 @@ def make_job(path: Path, out: Path, params: CurateParams, decode_threads: int = 
 
 def _analysis_params(params: CurateParams) -> dict:
     """The settings a record depends on (filters and outputs are applied later, not here)."""
-    return {"analysis_side": params.analysis_side,
-            "motion_pairs_per_second": params.motion_pairs_per_second}  # fmt: skip
+    analysis = {"analysis_side": params.analysis_side,
+                "motion_pairs_per_second": params.motion_pairs_per_second}  # fmt: skip
+    if params.shot_backend != "classical":  # (records of classical runs stay as they were)
+        analysis["shots"] = params.shot_backend
+    return analysis
+
+
+@functools.lru_cache(maxsize=2)
+def _shot_runner(weights: str, one_thread: bool) -> KeyframeRunner:
+    """The keyframe pass's runner: classical, or TransNetV2 from ``weights`` (loaded once per
+    process). Beside other workers (``one_thread``), torch keeps to one thread as the decoder
+    does."""
+    if not weights:
+        return KeyframeRunner()
+    import torch
+
+    from pipelines import device as dev
+    from pipelines.keyframes.transnet import TransNetRunner
+    from pipelines.networks.transnetv2 import load
+
+    if one_thread:
+        torch.set_num_threads(1)
+    where = dev.pick_device(None)
+    return TransNetRunner(load(weights, where), where)
 
 
 def image_phash(rgb: np.ndarray) -> int:
@@ -154,7 +178,9 @@ def curate_video(job: VideoJob) -> dict:
     measures = _Measures(info.fps, params.motion_pairs_per_second)
     request = KeyframeRequest(job.path, analysis_side=params.analysis_side, observe=measures,
                               decode_threads=job.decode_threads)  # fmt: skip
-    result = KeyframeRunner()(request)
+    runner = _shot_runner(params.shot_weights if params.shot_backend != "classical" else "",
+                          job.decode_threads == 1)
+    result = runner(request)
     folder = job.folder
     folder.mkdir(parents=True, exist_ok=True)
     keys = {k.shot: k for k in result.keyframes}

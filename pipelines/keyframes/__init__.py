@@ -6,10 +6,11 @@ shot detectors behind one ABC), ``select`` (keyframes per shot or by clustering)
 classical backend: one streaming pass), ``timecodes`` (frame times from container timestamps),
 ``outputs`` (images, ZIP, contact sheet, CSV, JSON, score plot), ``job`` (``prepare`` and
 ``job`` of the task contract, shared by the tab, the CLI and the benchmark), ``command`` (CLI),
-``evaluate`` (boundary F1 for tests and the benchmark). :data:`TASK` declares the task.
+``evaluate`` (boundary F1 for tests and the benchmark), ``transnet`` (the TransNetV2 backend: its
+network's detector in the same pass). :data:`TASK` declares the task.
 """
 
-from pipelines.keyframes.settings import SETTINGS
+from pipelines.keyframes.settings import SETTINGS, backend_group
 from pipelines.task import Input, Task
 
 TASK = Task(
@@ -25,6 +26,7 @@ TASK = Task(
     command="pipelines.keyframes.command",
     adapter="pipelines.benchmark.adapters:KeyframesAdapter",
     examples=("keyframes/example.mp4",),
+    group_of=backend_group,
     cli_name="keyframes",
 )
 

@@ -76,7 +76,7 @@ class Shot:
     end_frame: int  # exclusive
     start_time: float
     end_time: float
-    transition: str  # how the shot begins: start, cut, fade-black or fade-white
+    transition: str  # how the shot begins: start, cut, fade-black, fade-white or dissolve
     score: float | None  # content distance across that transition
 
 
@@ -203,10 +203,17 @@ class FrameHolder:
 
 
 class KeyframeRunner:
-    """Shots and keyframes of a video, with classical features (and an optional encoder)."""
+    """Shots and keyframes of a video, with classical features (and an optional encoder).
+
+    The shot detector comes from :meth:`make_detector` (the classical ones by default; the
+    TransNetV2 backend, :mod:`pipelines.keyframes.transnet`, gives its network's detector).
+    """
 
     def modules(self) -> dict[str, Any]:
         return {}
+
+    def make_detector(self, params: DetectorParams) -> ShotDetector:
+        return make_detector(params)
 
     def __call__(self, request: KeyframeRequest, progress: Progress | None = None
                  ) -> KeyframeResult:  # fmt: skip
@@ -270,11 +277,10 @@ class KeyframeRunner:
             timings=timings, held=held, index=scan.index,
         )  # fmt: skip
 
-    @staticmethod
-    def _scan(request: KeyframeRequest, info: VideoInfo, report: Progress) -> _Scan:
+    def _scan(self, request: KeyframeRequest, info: VideoInfo, report: Progress) -> _Scan:
         """The one decoding pass: analyse every frame, detect cuts, sample candidates."""
         params, select = request.detector.validate(), request.select
-        detector = make_detector(params)
+        detector = self.make_detector(params)
         pool = CandidatePool(POOL_SIZE)
         embedder = None
         if request.embed is not None and select.k:
@@ -291,6 +297,8 @@ class KeyframeRunner:
                              request.decode_threads, background=request.decode_threads != 1)
         for index_, rgb, full in frames:
             analysis = FrameAnalysis(index_, rgb)
+            if detector.reads_pixels:
+                detector.take_pixels(rgb)
             new = detector.process_frame(analysis)
             usable = not analysis.is_plain(params.flat_std)
             if pool.wants(index_):

@@ -35,7 +35,8 @@ class Cut:
     """A shot boundary: ``frame`` is the first frame of the new shot.
 
     ``start``/``end`` bound the transition (equal to ``frame`` for a hard cut); ``kind`` is
-    ``cut``, ``fade-black`` or ``fade-white``; ``score`` is the content distance across it.
+    ``cut``, ``fade-black``, ``fade-white`` or (from TransNetV2) ``dissolve``; ``score`` is the
+    content distance across it (TransNetV2: its single-frame probability).
     """
 
     frame: int
@@ -46,7 +47,14 @@ class Cut:
 
 
 class ShotDetector(ABC):
-    """A push-style shot detector fed one analysed frame at a time, in order."""
+    """A push-style shot detector fed one analysed frame at a time, in order.
+
+    A detector that looks at the pixels themselves (a network) sets ``reads_pixels``; the pass
+    then hands it each analysis-size RGB frame through :meth:`take_pixels` just before
+    :meth:`process_frame`.
+    """
+
+    reads_pixels = False
 
     def __init__(self, params: DetectorParams):
         self.params = params.validate()
@@ -68,6 +76,10 @@ class ShotDetector(ABC):
     def trace(self) -> tuple[np.ndarray, np.ndarray] | None:
         """Per-frame change score and threshold (NaN where not scored), if the detector has them."""
         return None
+
+    def take_pixels(self, rgb: np.ndarray) -> None:
+        """The next frame's analysis-size RGB pixels (only called when ``reads_pixels``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not read pixels")
 
 
 class _Steps:

@@ -56,6 +56,7 @@ class DetectorParams:
     white_level: float = 215.0  # plain frames brighter than this are white
     fade_frames: int = 60  # longest fade ramp looked back over
     weights: Weights = field(default_factory=Weights)
+    transnet_threshold: float = 0.5  # TransNetV2: single-frame probability that ends a shot
 
     def validate(self) -> DetectorParams:
         """Return self, or raise InputError naming the first setting out of range."""
@@ -106,7 +107,8 @@ _DEFAULTS: dict[str, Any] = {
 SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("detector", "Shot detection",
      ("detector", "min_score", "margin", "window", "lookahead", "flash_frames", "flash_rise",
-      "min_shot_frames", "flat_std", "black_level", "white_level", "fade_frames")),
+      "min_shot_frames", "flat_std", "black_level", "white_level", "fade_frames",
+      "transnet_threshold")),
     ("weights", "Frame distance", ("weight_colour", "weight_edges", "weight_luma")),
     ("select", "Keyframe selection",
      ("k", "sharpness_weight", "features", "dedupe_bits", "min_gap", "edge_frames",
@@ -121,13 +123,29 @@ def field_of(name: str) -> str:
     return name.removeprefix("weight_")
 
 
+def backend_group(spec: Any) -> str:
+    """A keyframe backend's settings group: ``classical``, or the model's short name
+    (``transnetv2``)."""
+    return "classical" if spec.kind == "classical" else spec.id.partition(".")[2]
+
+
+# Settings only the classical detectors read (TransNetV2 finds transitions by itself; the
+# plain-frame levels still serve keyframe selection and naming fades).
+CLASSICAL_ONLY = ("detector", "min_score", "margin", "window", "lookahead", "flash_frames",
+                  "flash_rise", "min_shot_frames", "fade_frames", "weight_colour",
+                  "weight_edges", "weight_luma")
+
+
 def _setting(name: str, label: str, help: str, minimum: float | None = None,
              maximum: float | None = None, step: float | None = None, *,
-             choices: tuple[str, ...] = (), unit: str = "", advanced: bool = True) -> Setting:
+             choices: tuple[str, ...] = (), unit: str = "", advanced: bool = True,
+             backends: tuple[str, ...] = ()) -> Setting:
     """A setting whose default is its dataclass field's default (one place for each default)."""
     default = getattr(_DEFAULTS[GROUP_OF[name]], field_of(name))
+    if name in CLASSICAL_ONLY:
+        backends = ("classical",)
     return Setting(name, default, label, help, minimum, maximum, step, choices, unit=unit,
-                   advanced=advanced)
+                   advanced=advanced, backends=backends)
 
 
 SETTINGS = Schema("keyframes", (
@@ -195,6 +213,10 @@ SETTINGS = Schema("keyframes", (
     _setting("seed", "Clustering seed", "Seed of the k-means initialisation.", 0, 2**31 - 1, 1),
     _setting("image_format", "Image format", "Format of the keyframe images and ZIP.",
              choices=IMAGE_FORMATS),
+    _setting("transnet_threshold", "Transition threshold (TransNetV2)",
+             "A frame whose single-frame transition probability exceeds this ends a shot "
+             "(0.5 is TransNetV2's own default; lower finds subtler transitions).",
+             0.01, 0.99, 0.01, backends=("transnetv2",)),
 ))  # fmt: skip
 
 # The older names: a knob is a setting; KNOBS are the schema's settings in order.
