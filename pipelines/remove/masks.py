@@ -4,7 +4,7 @@ carried through the video along optical flow.
 Flow is OpenCV DIS on grey frames downscaled to ``flow_side`` (the convention of
 :mod:`metrics.video`: ``flow = estimate(a, b)`` means ``a[y, x] ~ b[y + fy, x + fx]``). A mask is
 carried forward in time as one piece, by the object's motion: the forward flow inside it,
-refined by aligning the object's pixels (see :func:`carry`).
+refined by aligning the object's pixels (see :class:`MaskCarrier`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ FLOW_PRESET = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
 MASK_LEVEL = 127  # grey above this is "remove"
 MIN_POINTS = 12  # flow samples inside the mask needed to fit its motion
 ECC_MARGIN = 8  # px: how far ECC may move the flow's estimate of the object's motion
+ANCHOR_SCORE = 0.85  # ECC correlation with the first frame's object needed to re-anchor
 
 
 def parse_box(text: str, size: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -119,65 +120,90 @@ class FlowStream:
                      self.scale)
 
 
-def carry(mask: np.ndarray, flows: Flows, prev: np.ndarray | None = None,
-          cur: np.ndarray | None = None) -> np.ndarray:
-    """Frame ``t-1``'s object mask carried to frame ``t`` along the forward flow.
-
-    Per-pixel flow is blurred at the object's edges (it mixes the object's motion with the
-    background's), and warping a mask with it makes the mask smear along the object's path and
-    drift. So the mask moves as one piece: the median forward flow inside it (eroded, away from
-    the edges) gives the object's shift, and, given the two frames (``prev``, ``cur``: RGB at
-    the working size), OpenCV's ECC alignment of the object's own pixels refines it to a shift
-    plus rotation (variational flow underestimates a small object's motion against a still
-    background). The mask keeps its size: an object that grows or changes shape a lot is better
-    given as a mask video.
-    """
-    height, width = mask.shape
-    forward = flows.forward
-    small = (forward.shape[1], forward.shape[0])
-    inner = cv2.resize(mask.astype(np.uint8), small, interpolation=cv2.INTER_NEAREST)
-    eroded = cv2.erode(inner, np.ones((3, 3), np.uint8), iterations=2)
-    points = forward[(eroded if eroded.sum() >= MIN_POINTS else inner) > 0]
-    if not len(points):
-        return mask
-    shift = np.median(points, axis=0) / flows.scale
-    matrix = np.float32([[1, 0, shift[0]], [0, 1, shift[1]]])
-    if prev is not None and cur is not None:
-        matrix = refine(mask, matrix, to_gray(prev), to_gray(cur))
-    moved = cv2.warpAffine(mask.astype(np.float32), matrix, (width, height),
-                           flags=cv2.INTER_LINEAR)
-    return moved > 0.5
-
-
-def refine(mask: np.ndarray, matrix: np.ndarray, prev: np.ndarray, cur: np.ndarray
-           ) -> np.ndarray:
-    """``matrix`` (the object's motion from ``prev`` to ``cur``, a 2x3 shift) refined by ECC
-    (shift and rotation, weighted by the mask) on a crop around the object; the start is kept
-    when ECC does not converge or wanders off."""
+def ecc(template: np.ndarray, mask: np.ndarray, image: np.ndarray, matrix: np.ndarray
+        ) -> tuple[np.ndarray, float] | None:
+    """Refine ``matrix`` (2x3, ``template``'s frame coordinates -> ``image``'s) so the pixels of
+    ``template`` under ``mask`` line up with ``image`` (OpenCV's ECC, shift and rotation), on a
+    crop around the mask. Returns the matrix and ECC's correlation, or None when ECC does not
+    converge or moves the start by more than :data:`ECC_MARGIN` pixels."""
     ys, xs = np.nonzero(mask)
+    if not len(ys):
+        return None
     height, width = mask.shape
-    reach = int(np.abs(matrix[:, 2]).max()) + ECC_MARGIN
-    x0, x1 = max(0, xs.min() - reach), min(width, xs.max() + reach + 1)
-    y0, y1 = max(0, ys.min() - reach), min(height, ys.max() + reach + 1)
+    x0, x1 = max(0, xs.min() - ECC_MARGIN), min(width, xs.max() + ECC_MARGIN + 1)
+    y0, y1 = max(0, ys.min() - ECC_MARGIN), min(height, ys.max() + ECC_MARGIN + 1)
     if min(x1 - x0, y1 - y0) < 8:
-        return matrix
-    offset = np.float32([x0, y0])
-    start = matrix.copy()  # in the crop's coordinates a shift stays the same shift
-    template = prev[y0:y1, x0:x1].astype(np.float32)
-    image = cur[y0:y1, x0:x1].astype(np.float32)
-    weights = mask[y0:y1, x0:x1].astype(np.uint8)
+        return None
+    linear, shift = matrix[:, :2], matrix[:, 2]
+    origin = np.float32([x0, y0])
+    there = np.round(linear @ origin + shift)  # the crop of ``image`` starts here
+    size = (x1 - x0, y1 - y0)
+    centre = (float(there[0] + (size[0] - 1) / 2), float(there[1] + (size[1] - 1) / 2))
+    crop = cv2.getRectSubPix(image, size, centre).astype(np.float32)
+    start = np.hstack([linear, (linear @ origin + shift - there)[:, None]]).astype(np.float32)
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4)
     try:
-        _, found = cv2.findTransformECC(template, image, start.copy(), cv2.MOTION_EUCLIDEAN,
-                                        criteria, weights, 3)
+        score, found = cv2.findTransformECC(template[y0:y1, x0:x1].astype(np.float32), crop,
+                                            start.copy(), cv2.MOTION_EUCLIDEAN, criteria,
+                                            mask[y0:y1, x0:x1].astype(np.uint8), 3)
     except cv2.error:  # no convergence (a flat object, a cut)
-        return matrix
+        return None
     if np.abs(found[:, 2] - start[:, 2]).max() > ECC_MARGIN or \
             np.abs(found[:, :2] - start[:, :2]).max() > 0.2:
-        return matrix
+        return None
     linear = found[:, :2]
-    return np.hstack([linear, (found[:, 2] - linear @ offset + offset)[:, None]]).astype(
+    out = np.hstack([linear, (found[:, 2] - linear @ origin + there)[:, None]])
+    return out.astype(np.float32), float(score)
+
+
+def compose(after: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """The 2x3 motion ``before`` followed by ``after``."""
+    linear = after[:, :2] @ before[:, :2]
+    return np.hstack([linear, (after[:, :2] @ before[:, 2] + after[:, 2])[:, None]]).astype(
         np.float32)
+
+
+class MaskCarrier:
+    """Carries the first frame's object mask through the video as one piece.
+
+    Per-pixel flow is blurred at the object's edges (it mixes the object's motion with the
+    background's), and warping a mask with it frame after frame makes it smear along the
+    object's path. Instead the object's motion from the first frame is kept as one transform
+    (shift and rotation), updated each frame: the median forward flow inside the mask (eroded,
+    away from its edges) predicts the step; OpenCV's ECC alignment of the object's pixels in the
+    previous frame refines it (variational flow underestimates a small object's motion against
+    a still background); a second ECC against the first frame's pixels removes the drift that
+    steps add up to, when the object still looks as it did (correlation at least
+    :data:`ANCHOR_SCORE`). The mask is the first frame's, moved by that transform: it keeps its
+    size, so an object that grows or changes shape a lot is better given as a mask video.
+    """
+
+    def __init__(self, mask: np.ndarray, first: np.ndarray):
+        self.first_mask, self.first = mask, to_gray(first)
+        self.matrix = np.float32([[1, 0, 0], [0, 1, 0]])
+        self.mask, self.prev = mask, self.first
+
+    def step(self, flows: Flows, frame: np.ndarray) -> np.ndarray:
+        grey = to_gray(frame)
+        height, width = grey.shape
+        forward = flows.forward
+        small = (forward.shape[1], forward.shape[0])
+        inner = cv2.resize(self.mask.astype(np.uint8), small, interpolation=cv2.INTER_NEAREST)
+        eroded = cv2.erode(inner, np.ones((3, 3), np.uint8), iterations=2)
+        points = forward[(eroded if eroded.sum() >= MIN_POINTS else inner) > 0]
+        if len(points):
+            shift = np.median(points, axis=0) / flows.scale
+            step = np.float32([[1, 0, shift[0]], [0, 1, shift[1]]])
+            refined = ecc(self.prev, self.mask, grey, step)
+            self.matrix = compose(refined[0] if refined else step, self.matrix)
+            anchored = ecc(self.first, self.first_mask, grey, self.matrix)
+            if anchored is not None and anchored[1] >= ANCHOR_SCORE:
+                self.matrix = anchored[0]
+            moved = cv2.warpAffine(self.first_mask.astype(np.float32), self.matrix,
+                                   (width, height), flags=cv2.INTER_LINEAR)
+            self.mask = moved > 0.5
+        self.prev = grey
+        return self.mask
 
 
 @dataclass
@@ -216,16 +242,15 @@ def frames_with_masks(video: str | Path, *, size: tuple[int, int], max_side: int
         raise ValueError("give exactly one of first_mask and mask_video")
     stream = FlowStream(size, flow_side) if flows or first_mask is not None else None
     given = mask_frames(mask_video, size, max_side) if mask_video is not None else None
-    mask = prev = None
+    mask = carrier = None
     for index, rgb in iter_frames(video, max_side=max_side):
         if (rgb.shape[1], rgb.shape[0]) != size:
             rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
         pair = stream.push(rgb) if stream is not None else None
         if given is not None:
             mask = next(given)
-        elif mask is None:
-            mask = first_mask
+        elif carrier is None:
+            mask, carrier = first_mask, MaskCarrier(first_mask, rgb)
         else:
-            mask = carry(mask, pair, prev, rgb)
-        prev = rgb
+            mask = carrier.step(pair, rgb)
         yield Frame(index, rgb, mask, pair)
