@@ -92,7 +92,8 @@ def prepare(inputs: Mapping[str, Any], values: Mapping[str, Any], seed: int,
         mask_video=mask_video, dilate=int(values["dilate"]), neighbours=int(values["neighbours"]),
         still_motion=float(values["still_motion"]), flow_side=int(values["flow_side"]),
         max_side=max_side, prompt=str(values["prompt"] or ""), steps=int(values["steps"]),
-        guidance=float(values["guidance"]), seed=seed)
+        guidance=float(values["guidance"]), seed=seed, model_side=int(values["model_side"]),
+        chunk_frames=int(values["chunk_frames"]), memory=str(values["memory"]))
 
 
 def job(ctx: JobContext, request: RemoveRequest) -> None:

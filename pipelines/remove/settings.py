@@ -11,6 +11,7 @@ from __future__ import annotations
 from pipelines.task import Schema, Setting
 
 TARGETS = ("mask", "box", "mask_video")
+MEMORY_MODES = ("gpu", "chunked", "offload", "low")
 TARGET_LABELS = ("First-frame mask image (white = remove), carried along the flow",
                  "Box on the first frame (x0,y0,x1,y1), carried along the flow",
                  "Mask video (white = remove, one mask per frame)")
@@ -46,6 +47,18 @@ SETTINGS = Schema("remove", (
     Setting("max_side", 0, "Working size (longer side, pixels; 0: full size)",
             "Downscale larger videos to this size first.", 0, 8192, 16, unit="px",
             advanced=True),
+    Setting("model_side", 832, "Model size (longer side, pixels)",
+            "Frames go through the model at this size (multiples of 16; Wan VACE 1.3B is made "
+            "for 832x480) and the fill is scaled back into the hole.", 64, 1280, 16, unit="px",
+            backends=("vace",), advanced=True),
+    Setting("chunk_frames", 81, "Frames per model pass",
+            "The video goes through the model in pieces of this many frames (4k+1; the last 5 "
+            "of each piece lead into the next).", 9, 161, 4, backends=("vace",),
+            advanced=True),
+    Setting("memory", "gpu", "Memory mode",
+            "gpu: everything on the GPU; chunked: VAE tiling and slicing; offload: each model "
+            "moves to the GPU only while it runs; low: offload and tiling.",
+            choices=MEMORY_MODES, backends=("vace",), advanced=True),
 ))
 
 

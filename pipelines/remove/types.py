@@ -35,6 +35,9 @@ class RemoveRequest:
     steps: int = 30
     guidance: float = 5.0
     seed: int = 0
+    model_side: int = 832
+    chunk_frames: int = 81
+    memory: str = "gpu"
 
 
 @dataclass
