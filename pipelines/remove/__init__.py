@@ -3,9 +3,10 @@
 The object is marked by a first-frame mask image or box (carried through the video along optical
 flow) or by a mask video. Backends: ``classical`` (flow-guided propagation from the frames that
 see the background, a temporal median for a still camera, Telea inpainting where none does; no
-weights). Outputs: the cleaned video (sound kept), the mask video and a clean still of the
-background. Modules: ``settings``, ``types``, ``masks`` (mask inputs, flow, carrying),
-``classical``, ``job``, ``specs``. Served by the generic tab and command.
+weights) and ``wan-vace`` (Wan 2.1 VACE 1.3B regenerates the hole). Outputs: the cleaned
+video (sound kept), the mask video and a clean still of the background. Modules: ``settings``,
+``types``, ``masks`` (mask inputs, flow, carrying), ``classical``, ``vace``, ``job``, ``specs``.
+Served by the generic tab and command.
 """
 
 from pipelines.remove.settings import SETTINGS, group_of
