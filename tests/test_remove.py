@@ -183,3 +183,14 @@ def test_outputs_sound_and_mask_video_through_the_cli(tmp_path, capsys):
         "manifest.json")).read_text())
     assert record["task"] == "remove" and record["parameters"]["target"] == "mask_video"
     assert set(record["outputs"]) == {"video", "mask", "still"}
+
+
+def test_the_median_of_the_frames_that_show_a_pixel_is_numpys():
+    from pipelines.remove.classical import shown_median
+
+    rng = np.random.default_rng(0)
+    values = rng.random((7, 50, 3)).astype(np.float32)
+    shown = rng.random((7, 50)) > 0.5
+    shown[3] = True  # every pixel shown at least once
+    expected = np.nanmedian(np.where(shown[..., None], values, np.nan), axis=0)
+    assert np.allclose(shown_median(values, shown), expected)

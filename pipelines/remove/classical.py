@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -74,6 +74,17 @@ def fill_flow(flow: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return np.where(hole[..., None], estimate, flow).astype(np.float32)
 
 
+def shown_median(values: np.ndarray, shown: np.ndarray) -> np.ndarray:
+    """Per-column median of ``values`` (frames, n, channels) over the frames where ``shown``
+    (frames, n) is set; every column has at least one (numpy's nanmedian, without its cost)."""
+    ordered = np.sort(np.where(shown[..., None], values, np.inf), axis=0)
+    count = shown.sum(axis=0)
+    columns = np.arange(values.shape[1])
+    low = ordered[(count - 1) // 2, columns]
+    high = ordered[count // 2, columns]
+    return (low + high) / 2
+
+
 def sample(image: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """Bilinear samples of ``image`` (``HxW`` or ``HxWxC``) at float points, edges clamped."""
     height, width = image.shape[:2]
@@ -100,9 +111,19 @@ class Entry:
     rgb: np.ndarray
     hole: np.ndarray
     small_hole: np.ndarray
-    to_next: np.ndarray | None = None
-    to_prev: np.ndarray | None = None
+    raw_next: np.ndarray | None = None  # DIS flow to the next frame, as measured
+    raw_prev: np.ndarray | None = None
     motion: float = 0.0
+    _done: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def flow(self, step: int) -> np.ndarray:
+        """The completed flow to the next (``step`` > 0) or previous frame, made on first use
+        (a still camera never needs it)."""
+        key = "next" if step > 0 else "prev"
+        if key not in self._done:
+            raw = self.raw_next if step > 0 else self.raw_prev
+            self._done[key] = fill_flow(raw, self.small_hole)
+        return self._done[key]
 
 
 class Propagator:
@@ -158,12 +179,9 @@ class Propagator:
         colours = np.zeros((len(ys), 3), np.float32)
         done = np.zeros(len(ys), bool)
         if stack:
-            values = np.stack(stack)  # (frames, n, 3)
-            shown = np.stack(seen)
+            shown = np.stack(seen)  # (frames, n)
             done = shown.any(axis=0)
-            masked = np.where(shown[..., None], values, np.nan)
-            with np.errstate(all="ignore"):
-                colours[done] = np.nanmedian(masked[:, done], axis=0)
+            colours[done] = shown_median(np.stack(stack)[:, done], shown[:, done])
             self.counts["median"] += int(done.sum())
         if self.known is not None and (~done).any():
             old = ~done & self.known[ys, xs]
@@ -212,8 +230,7 @@ class Propagator:
         pos = at
         while 0 <= pos + step < len(window):
             near, far = window[pos], window[pos + step]
-            hop = near.to_next if step > 0 else near.to_prev
-            hop_back = far.to_prev if step > 0 else far.to_next
+            hop, hop_back = near.flow(step), far.flow(-step)
             if there is None:
                 there, back = hop, hop_back
             else:
@@ -305,8 +322,7 @@ def run_classical(request: RemoveRequest, progress: Progress | None = None) -> R
             entry = Entry(frame.index, frame.rgb, hole, small_hole)
             if frame.flows is not None:
                 prev = window[-1]
-                prev.to_next = fill_flow(frame.flows.forward, prev.small_hole)
-                entry.to_prev = fill_flow(frame.flows.backward, small_hole)
+                prev.raw_next, entry.raw_prev = frame.flows.forward, frame.flows.backward
                 outside = ~small_hole
                 if outside.any():
                     entry.motion = float(np.median(np.linalg.norm(
