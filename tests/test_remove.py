@@ -194,3 +194,23 @@ def test_the_median_of_the_frames_that_show_a_pixel_is_numpys():
     shown[3] = True  # every pixel shown at least once
     expected = np.nanmedian(np.where(shown[..., None], values, np.nan), axis=0)
     assert np.allclose(shown_median(values, shown), expected)
+
+
+def test_the_app_serves_removal_at_its_api_name(tmp_path):
+    from gradio_client import handle_file
+
+    from tests.conftest import served_studio
+
+    made = scene(n=8, pan=PAN)
+    files = write_scene(tmp_path / "in", made)
+    values = TASK.settings.defaults("remove.classical", "classical")
+    values.update(target="box", box=",".join(map(str, made.boxes[0])))
+    with served_studio(REGISTRY, tmp_path) as client:
+        video, image, outputs, summary, manifest = client.predict(
+            handle_file(str(files["video"])), None, None, "remove.classical", 0,
+            *values.values(), api_name="/remove")
+    shown = video["video"] if isinstance(video, dict) else video
+    assert len(read_frames(shown)) == 8 and Path(image).suffix == ".png"
+    assert len(outputs) == 3 and "Removed the object from 8 frames" in summary
+    record = json.loads(Path(manifest).read_text())
+    assert record["parameters"]["target"] == "box" and "prompt" not in record["parameters"]
