@@ -39,8 +39,8 @@ from pipelines.task import Progress
 
 TELEA_RADIUS = 5
 PLATE_SAMPLES = 25  # cleaned frames kept (evenly spaced) for a still camera's median plate
-FB_TOLERANCE = 0.5  # px at the flow size; grows by FB_PER_STEP per chained step
-FB_PER_STEP = 0.25
+FB_TOLERANCE = 0.7  # px at the flow size, for one step; chained steps add FB_PER_STEP each
+FB_PER_STEP = 0.5
 
 
 def fill_flow(flow: np.ndarray, hole: np.ndarray) -> np.ndarray:
@@ -210,7 +210,8 @@ class Propagator:
                 bx = sample(back[..., 0], sx[todo] + fx, sy[todo] + fy)
                 by = sample(back[..., 1], sx[todo] + fx, sy[todo] + fy)
                 round_trip = (fx + bx) ** 2 + (fy + by) ** 2
-                bound = 0.01 * (fx**2 + fy**2 + bx**2 + by**2) + FB_TOLERANCE + FB_PER_STEP * k
+                bound = 0.01 * (fx**2 + fy**2 + bx**2 + by**2) + \
+                    (FB_TOLERANCE + FB_PER_STEP * k) ** 2
                 tx, ty = xs[todo] + fx / self.scale, ys[todo] + fy / self.scale
                 inside = (tx >= 0) & (tx <= width - 1) & (ty >= 0) & (ty <= height - 1)
                 other = window[pos]
