@@ -12,6 +12,7 @@ from pipelines.interpolate import TASK as INTERPOLATE
 from pipelines.keyframes import TASK as KEYFRAMES
 from pipelines.maps import TASK as MAPS
 from pipelines.portrait import TASK as PORTRAIT
+from pipelines.remove import TASK as REMOVE
 from pipelines.style import TASK as STYLE
 from pipelines.summary import TASK as SUMMARY
 from pipelines.super_res import TASK as SUPER_RES
@@ -19,7 +20,7 @@ from pipelines.talking_head import TASK as TALKING_HEAD
 from pipelines.task import Task
 
 TASKS: tuple[Task, ...] = (PORTRAIT, TALKING_HEAD, STYLE, SUPER_RES, INTERPOLATE, KEYFRAMES,
-                           SUMMARY, MAPS)
+                           REMOVE, SUMMARY, MAPS)
 
 # Specs that tasks use but that are no task of their own (metric networks, face landmarks).
 SHARED_SPECS: tuple[str, ...] = ("pipelines.networks.specs",)

@@ -156,6 +156,32 @@ def tiny_wan22_5b(folder: Path, **save) -> Path:
     return folder
 
 
+def tiny_wan_vace(folder: Path, **save) -> Path:
+    """Wan2.1-VACE-1.3B-diffusers' layout: one VACE transformer (control blocks at layers 0 and
+    2 of 3), umT5, the Wan 2.1 VAE; no image encoder."""
+    import torch
+    from diffusers import (
+        FlowMatchEulerDiscreteScheduler,
+        WanVACEPipeline,
+        WanVACETransformer3DModel,
+    )
+
+    encoder, tokenizer = t5_parts(folder / "_spm", umt5=True)
+    torch.manual_seed(0)
+    transformer = WanVACETransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16,
+        out_channels=16, text_dim=32, freq_dim=256, ffn_dim=32, num_layers=3,
+        cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=32,
+        vace_layers=[0, 2], vace_in_channels=96,  # 16 + 16 latent channels + 8x8 mask pixels
+    )  # fmt: skip
+    pipe = WanVACEPipeline(tokenizer=tokenizer, text_encoder=encoder, vae=_wan_vae(),
+                           scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0),
+                           transformer=transformer)
+    pipe.save_pretrained(folder, **save)
+    shutil.rmtree(folder / "_spm")
+    return folder
+
+
 def _ltx_components(folder: Path):
     import torch
     from diffusers import (
@@ -382,6 +408,7 @@ def builders() -> dict:
         "portrait.wan2.2-ti2v-5b": tiny_wan22_5b,
         "portrait.cogvideox-5b-i2v": tiny_cogvideox,
         "portrait.hunyuanvideo-1.5-i2v": tiny_hunyuan15,
+        "remove.wan-vace": tiny_wan_vace,
     }
 
 
