@@ -139,6 +139,7 @@ def run_task(page, task: Task, picture: Path) -> None:
             timeout=RUN_TIMEOUT_MS)
     except AssertionError as err:
         toasts = page.locator(".toast-body").all_inner_texts()
+        screenshot(page, f"failed-{slug(task.title)}")  # what the page showed instead
         raise AssertionError(f"{task.title}: no result; messages shown: {toasts}") from err
     media = view.locator(f"{task.outputs}:visible")
     sync_api.expect(media.last).to_be_visible()
