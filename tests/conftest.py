@@ -39,6 +39,21 @@ def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_SANDBOX, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def library_log_streams() -> None:
+    """diffusers and transformers bind their log handler to the ``sys.stderr`` of the moment
+    they were first used; under pytest that is an earlier test's capture stream, closed by now
+    (a warning then prints "--- Logging error ---" with a traceback). Point them at this test's
+    stderr."""
+    import logging
+
+    for name in ("diffusers", "transformers"):
+        if name in sys.modules:
+            for handler in logging.getLogger(name).handlers:
+                if type(handler) is logging.StreamHandler:
+                    handler.setStream(sys.stderr)
+
+
 @pytest.fixture(scope="session")
 def studio_widgets() -> dict:
     """elem_id -> component of the whole studio, built as ``python app.py`` builds it (the

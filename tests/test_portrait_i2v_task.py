@@ -168,7 +168,8 @@ def test_lora_from_the_settings_reaches_the_model_and_the_manifest(registry, pic
                     {**common, "loras": f"{lora}@0.8"}, root=tmp_path)
     record = json.loads(tuned.manifest.read_text())
     assert record["parameters"]["loras"] == [
-        {"source": str(lora), "weight_name": None, "strength": 0.8, "expert": "both"}]
+        {"source": str(lora), "weight_name": None, "strength": 0.8, "expert": "both",
+         "revision": None}]
     assert record["backend_info"]["loras"][0]["strength"] == 0.8
     a = media.read_frames(plain.outputs["video"])
     b = media.read_frames(tuned.outputs["video"])

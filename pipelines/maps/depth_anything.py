@@ -75,6 +75,7 @@ class DepthAnythingRunner:
 def build(ctx: LoadContext) -> DepthAnythingRunner:
     from transformers import AutoImageProcessor, DepthAnythingForDepthEstimation
 
-    model = DepthAnythingForDepthEstimation.from_pretrained(ctx.weights, dtype=ctx.torch_dtype)
+    model = DepthAnythingForDepthEstimation.from_pretrained(ctx.weights, dtype=ctx.torch_dtype,
+                                                            use_safetensors=True)
     processor = AutoImageProcessor.from_pretrained(ctx.weights)
     return DepthAnythingRunner(model.to(ctx.device).eval(), processor, ctx.device, ctx.dtype)

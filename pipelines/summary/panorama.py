@@ -71,6 +71,8 @@ def stitch(frames: list[np.ndarray], model: str, *, coverage: bool = False
 def _stitch_once(frames: list[np.ndarray], model: str) -> tuple[cv2.Stitcher, np.ndarray,
                                                                   list[int]]:
     mode = cv2.Stitcher_SCANS if model == "scans" else cv2.Stitcher_PANORAMA
+    cv2.setRNGSeed(0)  # the stitcher's RANSAC draws from OpenCV's global generator: same frames,
+    # same picture, whatever ran in this process before
     stitcher = cv2.Stitcher.create(mode)
     stitcher.setRegistrationResol(REGISTRATION_MPX)
     bgr = [cv2.cvtColor(f, cv2.COLOR_RGB2BGR) for f in frames]

@@ -370,10 +370,11 @@ def build(ctx: LoadContext) -> MuseTalker:
 
     dtype = getattr(torch, ctx.dtype)
     unet = load_unet(ctx.file(UNET_CONFIG), ctx.file(UNET_WEIGHTS), ctx.device, ctx.dtype)
-    vae = AutoencoderKL.from_pretrained(companion_folder(ctx.spec.id, VAE_REPO, VAE_FILES))
+    vae = AutoencoderKL.from_pretrained(companion_folder(ctx.spec.id, VAE_REPO, VAE_FILES),
+                                        use_safetensors=True)
     vae = vae.to(device=ctx.device, dtype=dtype).eval()
     whisper = companion_folder(ctx.spec.id, WHISPER_REPO, WHISPER_FILES)
     extractor = WhisperFeatureExtractor.from_pretrained(whisper)
-    encoder = WhisperModel.from_pretrained(whisper).get_encoder()
+    encoder = WhisperModel.from_pretrained(whisper, use_safetensors=True).get_encoder()
     encoder = encoder.to(device=ctx.device, dtype=dtype).eval()
     return MuseTalker(unet, vae, encoder, extractor, ctx.device, ctx.dtype)
