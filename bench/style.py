@@ -149,7 +149,8 @@ def run_cli(root: Path, clip: Path, style: Path, out: Path, method: str,
     return {"wall": wall, "cpu": cpu, "load": load, "frames": manifest["frames"],
             "temporal_before": manifest.get("temporal_before", {}),
             "temporal_after": manifest.get("temporal_after", {}),
-            "stage_seconds": manifest.get("stage_seconds", {})}
+            "stage_seconds": manifest.get("stage_seconds", {}),
+            "stage_busy_seconds": manifest.get("stage_busy_seconds", {})}
 
 
 # -- quality -------------------------------------------------------------------------------
@@ -240,7 +241,8 @@ def whole(args: argparse.Namespace) -> None:
                "walls": [round(r["wall"], 3) for r in got],
                "reported_before": got[0]["temporal_before"],
                "reported_after": got[0]["temporal_after"],
-               "stage_seconds": got[0]["stage_seconds"]}
+               "stage_seconds": got[0]["stage_seconds"],
+               "stage_busy_seconds": got[0]["stage_busy_seconds"]}
         if not variant:
             row["file_quality"] = quality[(name, method)]
         rows.append(row)

@@ -20,6 +20,9 @@ def make_stylizer(styles: list[np.ndarray], request: StyleRequest) -> Stylizer:
     if method is colour.painting and request.is_video:
         method = partial(colour.painting, scale=colour.VIDEO_PAINT_SCALE)
     stats = [colour.StyleStats.of(style) for style in styles]
+    if request.method == "cartoon":
+        for stat in stats:  # learnt now, once, not by two frames' threads at the same time
+            _ = stat.palette
 
     def stylize(frame: np.ndarray) -> np.ndarray:
         out = method(frame, stats[0])

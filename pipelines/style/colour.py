@@ -7,6 +7,7 @@ Pure functions on RGB uint8 arrays. Style statistics are computed once per style
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -38,12 +39,17 @@ class StyleStats:
     image: np.ndarray  # RGB uint8 (for histogram matching)
     mean: np.ndarray  # Lab channel means, shape (3,)
     std: np.ndarray  # Lab channel standard deviations, shape (3,)
-    palette: np.ndarray  # (PALETTE_SIZE, 3) Lab colours, k-means centres of the style's pixels
 
     @classmethod
     def of(cls, rgb: np.ndarray) -> StyleStats:
         lab = to_lab(rgb).reshape(-1, 3)
-        return cls(rgb, lab.mean(axis=0), lab.std(axis=0), _palette(lab))
+        return cls(rgb, lab.mean(axis=0), lab.std(axis=0))
+
+    @cached_property
+    def palette(self) -> np.ndarray:
+        """(up to PALETTE_SIZE, 3) Lab colours, k-means centres of the style's pixels; learnt on
+        first use (the cartoon preset's; a third of a second that the others need not pay)."""
+        return _palette(to_lab(self.image).reshape(-1, 3))
 
 
 def _palette(lab: np.ndarray) -> np.ndarray:

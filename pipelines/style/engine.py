@@ -263,8 +263,8 @@ def _run_video(request: StyleRequest, stylize: Stylizer, progress: Progress | No
                      "spread).")
     before, after = meter.summary() if meter is not None else ({}, {})
     width, height = size or (info.width, info.height)
-    timings = {k: round(v, 4) for k, v in clock.seconds.items()}
-    timings["video_wall"] = round(wall, 4)  # the stages above overlap: their sum is more
     return StyleResult(Path(request.output), True, width, height, frames=len(written),
                        fps=info.fps, cuts=sorted(gate.cuts), before=before, after=after,
-                       timings=timings, notes=notes, preview=preview)
+                       timings={"video": round(wall, 4)},
+                       busy={k: round(v, 4) for k, v in clock.seconds.items()}, notes=notes,
+                       preview=preview)
