@@ -42,7 +42,7 @@ MIN_STYLE_SIDE = 64  # smaller style images are enlarged to this (their statisti
 MAX_STYLE_SIDE = 1024  # larger ones are reduced: style statistics do not need more
 MakeStylizer = Callable[[list[np.ndarray], StyleRequest], Stylizer]
 MAX_WORKERS = 4  # per-frame threads; more cores than this are left to OpenCV and the encoder
-MEASURE_PAIRS = 16  # temporal figures: at most this many evenly spaced frame pairs a video
+MEASURE_PAIRS = 8  # temporal figures: at most this many evenly spread frame pairs a video
 # x264 preset of the result: at CRF 18 "veryfast" costs a third of "medium"'s CPU a frame and
 # stays visually lossless (bench/style.py; docs/style.md).
 ENCODE_PRESET = "veryfast"

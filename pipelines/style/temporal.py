@@ -208,8 +208,8 @@ class TemporalBlender:
         points += _grid(height, width)
         warped = cv2.remap(prev_out, points, None, cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)
-        alpha = cv2.resize(motion.weight, (width, height), interpolation=cv2.INTER_LINEAR)
-        alpha *= np.float32(self.blend)
+        alpha = cv2.resize(motion.weight * np.float32(self.blend), (width, height),
+                           interpolation=cv2.INTER_LINEAR)
         # stylised + alpha * (warped - stylised), rounded, in one pass.
         return cv2.blendLinear(warped, stylised, alpha, 1.0 - alpha)
 
