@@ -317,6 +317,7 @@ def synthetic(args: argparse.Namespace) -> None:
         return result, time.perf_counter() - start - result.timings.get("prepare_style", 0.0)
 
     frames = args.frames or 48
+    load_start = os.getloadavg()[0]
     folder = Path(tempfile.mkdtemp(prefix="style-bench-"))
     video = write_panning_video(folder / "pan480.mp4", frames=frames, fps=24.0, width=854,
                                 height=480, cut_at=frames // 2, noise=4.0)
@@ -344,7 +345,8 @@ def synthetic(args: argparse.Namespace) -> None:
         row["cost_ratio"] = round(con["seconds"] / per["seconds"], 3)
         rows.append(row)
     print(f"480p video: {frames} frames, cut at {frames // 2}, blend {args.blend}, "
-          f"median of {args.repeats}; load {os.getloadavg()[0]:.2f}")
+          f"median of {args.repeats}; load {load_start:.2f} at the start, "
+          f"{os.getloadavg()[0]:.2f} at the end")
     header = f"{'method':<10} {'mode':<11} {'warp err':>10} {'flicker':>9} {'fps':>7}"
     print(header + "   reduction / cost")
     print("-" * (len(header) + 20))
