@@ -101,7 +101,8 @@ class AdaINStyle:
         return {"encoder": self.encoder, "decoder": self.decoder}
 
     def __call__(self, request: StyleRequest, progress: Progress | None = None) -> StyleResult:
-        return run_style(request, self.make_stylizer, progress)
+        # One frame at a time through the networks: they hold the device (and its memory).
+        return run_style(request, self.make_stylizer, progress, concurrent=False)
 
     def _tensor(self, rgb: np.ndarray):
         import torch

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from pipelines.registry import LoadContext
@@ -11,9 +13,16 @@ from pipelines.style.types import Progress, StyleRequest, StyleResult, Stylizer
 
 
 def make_stylizer(styles: list[np.ndarray], request: StyleRequest) -> Stylizer:
-    """Stylise with ``request.method``; two styles are mixed by ``request.mix``."""
+    """Stylise with ``request.method``; two styles are mixed by ``request.mix``. Video frames
+    are painted at :data:`~pipelines.style.colour.VIDEO_PAINT_SCALE` (the painting preset).
+    The stylizer keeps no state between frames, so it may run on several threads at once."""
     method = colour.METHODS[request.method]
+    if method is colour.painting and request.is_video:
+        method = partial(colour.painting, scale=colour.VIDEO_PAINT_SCALE)
     stats = [colour.StyleStats.of(style) for style in styles]
+    if request.method == "cartoon":
+        for stat in stats:  # learnt now, once, not by two frames' threads at the same time
+            _ = stat.palette
 
     def stylize(frame: np.ndarray) -> np.ndarray:
         out = method(frame, stats[0])

@@ -111,6 +111,7 @@ def job(ctx: JobContext, prepared: tuple[StyleRequest, str]) -> None:
         "size": [result.width, result.height], "frames": result.frames, "fps": result.fps,
         "cuts": result.cuts, "temporal_before": result.before,
         "temporal_after": result.after, "stage_seconds": result.timings,
+        "stage_busy_seconds": result.busy,
     })
     ctx.data["result"] = result
     what = f"{result.frames} frames at {result.fps:g} fps" if result.is_video else "image"

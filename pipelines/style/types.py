@@ -71,6 +71,9 @@ class StyleResult:
     cuts: list[int] = field(default_factory=list)
     before: dict[str, float] = field(default_factory=dict)
     after: dict[str, float] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # stages in turn: they add up
+    # Videos: seconds each overlapping stage kept a thread busy (decode, stylise, consistency,
+    # metrics, encode), summed over its threads; together more than the wall time.
+    busy: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     preview: np.ndarray | None = None  # the stylised image, or the video's middle frame
