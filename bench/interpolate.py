@@ -312,7 +312,7 @@ def whole(names: list[str], repeats: int, keep: Path | None) -> None:
             for method in methods:
                 truth = iter_frames(path, start=1, stride=2, end=2 * rebuilt)
                 made = iter_frames(folder / f"{method}.mp4", start=1, stride=2, end=2 * rebuilt)
-                scores[method] = [psnr(m, t) for (_, m), (_, t) in zip(made, truth)]
+                scores[method] = [psnr(m, t) for (_, m), (_, t) in zip(made, truth, strict=False)]
             # minterpolate stops one new frame short of the end: score the frames all made.
             rebuilt = min(len(s) for s in scores.values())
             scores = {m: s[:rebuilt] for m, s in scores.items()}
