@@ -251,6 +251,8 @@ def whole(args: argparse.Namespace) -> None:
               "skipped": skipped}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "style.json").write_text(json.dumps(report, indent=2) + "\n")
+    for root in [folder, *(r for r in contenders.values() if r != ROOT)]:
+        shutil.rmtree(root, ignore_errors=True)
     print_whole(report, names)
 
 
