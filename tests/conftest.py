@@ -51,7 +51,7 @@ def library_log_streams() -> None:
         if name in sys.modules:
             for handler in logging.getLogger(name).handlers:
                 if type(handler) is logging.StreamHandler:
-                    handler.setStream(sys.stderr)
+                    handler.stream = sys.stderr  # (setStream would flush the closed one)
 
 
 @pytest.fixture(scope="session")

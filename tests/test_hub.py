@@ -301,6 +301,7 @@ UNPINNED: dict[str, str] = {
     "portrait.ltx-video": "no public source shows a commit of diffusers/LTX-Video-0.9.1 (the "
                           "diffusers-format 0.9.1 that diffusers' single-file map names)",
     "talking_head.musetalk-1.5": "no public source shows a commit",
+    "remove.wan-vace": "no public source shows a commit of Wan-AI/Wan2.1-VACE-1.3B-diffusers",
 }
 # Pins that one public source alone gives (docs/models.md): tagged, so `cli.py fetch` compares
 # them with the repo's current commit when online.
