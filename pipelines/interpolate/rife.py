@@ -186,6 +186,8 @@ def load_ifnet(state: dict[str, torch.Tensor]) -> IFNet:
 class RifeInterpolator:
     """Pair interpolator around an IFNet on one device and dtype."""
 
+    spec_id = "interpolate.rife"
+
     def __init__(self, model: IFNet, device: str = "cpu", dtype: str = "float32"):
         self.device = device
         self.dtype = dtype
@@ -199,13 +201,11 @@ class RifeInterpolator:
         x = torch.from_numpy(np.ascontiguousarray(frame)).to(self.device)
         return x.permute(2, 0, 1)[None].to(self._torch_dtype) / 255.0
 
-    @torch.inference_mode()
-    def between(self, a: np.ndarray, b: np.ndarray, times: Sequence[float]) -> list[np.ndarray]:
-        """Frames at fractional times ``0 < t < 1`` between ``a`` and ``b`` (RGB uint8)."""
+    def _pair(self, a: np.ndarray, b: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, float]:
+        """Both frames as tensors, padded (edge pixels repeated) to the multiple the network's
+        scale needs, and that scale (half size above :data:`HALF_SCALE_SIDE`)."""
         if a.shape != b.shape:
             raise ValueError(f"frames differ in shape: {a.shape} and {b.shape}")
-        if not times:
-            return []
         height, width = a.shape[:2]
         scale = 0.5 if max(height, width) > HALF_SCALE_SIDE else 1.0
         multiple = int(32 / scale)
@@ -214,6 +214,15 @@ class RifeInterpolator:
         if pad_h or pad_w:
             img0 = F.pad(img0, (0, pad_w, 0, pad_h), mode="replicate")
             img1 = F.pad(img1, (0, pad_w, 0, pad_h), mode="replicate")
+        return img0, img1, scale
+
+    @torch.inference_mode()
+    def between(self, a: np.ndarray, b: np.ndarray, times: Sequence[float]) -> list[np.ndarray]:
+        """Frames at fractional times ``0 < t < 1`` between ``a`` and ``b`` (RGB uint8)."""
+        img0, img1, scale = self._pair(a, b)
+        if not times:
+            return []
+        height, width = a.shape[:2]
         out: list[np.ndarray] = []
         for start in range(0, len(times), MAX_BATCH):
             chunk = [float(t) for t in times[start:start + MAX_BATCH]]
@@ -230,7 +239,7 @@ class RifeInterpolator:
                  progress: Progress | None = None) -> InterpolateResult:
         from pipelines.interpolate.engine import run_interpolation
 
-        return run_interpolation(request, self, progress, backend="interpolate.rife")
+        return run_interpolation(request, self, progress, backend=self.spec_id)
 
 
 def checkpoint_path(folder: Path, files: Sequence[str]) -> Path:

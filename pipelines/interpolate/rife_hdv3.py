@@ -41,9 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pipelines.errors import StudioError
-from pipelines.interpolate.rife import HALF_SCALE_SIDE, warp
-from pipelines.interpolate.types import InterpolateRequest, InterpolateResult
-from pipelines.progress import Progress
+from pipelines.interpolate.rife import RifeInterpolator, warp
 
 log = logging.getLogger(__name__)
 
@@ -166,37 +164,20 @@ def midpoint_plan(times: Sequence[float], depth: int = DEPTH) -> list[tuple[floa
     return plan
 
 
-class RifeHDv3Interpolator:
-    """Pair interpolator around an IFNet HDv3 on one device and dtype."""
+class RifeHDv3Interpolator(RifeInterpolator):
+    """Pair interpolator around an IFNet HDv3 (which makes the middle frame only: other times
+    come from repeated midpoints, :func:`midpoint_plan`)."""
 
-    def __init__(self, model: IFNetHDv3, device: str = "cpu", dtype: str = "float32"):
-        self.device = device
-        self.dtype = dtype
-        self._torch_dtype = torch.float16 if dtype == "float16" else torch.float32
-        self.model = model.to(device=device, dtype=self._torch_dtype).eval()
-
-    def modules(self) -> dict:
-        return {"ifnet": self.model}
-
-    def _tensor(self, frame: np.ndarray) -> torch.Tensor:
-        x = torch.from_numpy(np.ascontiguousarray(frame)).to(self.device)
-        return x.permute(2, 0, 1)[None].to(self._torch_dtype) / 255.0
+    spec_id = "interpolate.rife-hdv3"
 
     @torch.inference_mode()
     def between(self, a: np.ndarray, b: np.ndarray, times: Sequence[float]) -> list[np.ndarray]:
         """Frames at fractional times ``0 < t < 1`` between ``a`` and ``b`` (RGB uint8)."""
-        if a.shape != b.shape:
-            raise ValueError(f"frames differ in shape: {a.shape} and {b.shape}")
+        img0, img1, scale = self._pair(a, b)
         if not times:
             return []
         height, width = a.shape[:2]
-        scale = 0.5 if max(height, width) > HALF_SCALE_SIDE else 1.0
-        multiple = int(32 / scale)
-        pad_h, pad_w = (-height) % multiple, (-width) % multiple
-        frames = {0.0: self._tensor(a), 1.0: self._tensor(b)}
-        if pad_h or pad_w:
-            frames = {t: F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-                      for t, x in frames.items()}
+        frames = {0.0: img0, 1.0: img1}
         for middle, left, right in midpoint_plan(times):
             frames[middle] = self.model(frames[left], frames[right], scale)
         steps = 2**DEPTH
@@ -206,12 +187,6 @@ class RifeHDv3Interpolator:
             made = made[0, :, :height, :width].float().clamp(0, 1).mul(255).round()
             out.append(made.byte().permute(1, 2, 0).cpu().numpy())
         return out
-
-    def __call__(self, request: InterpolateRequest,
-                 progress: Progress | None = None) -> InterpolateResult:
-        from pipelines.interpolate.engine import run_interpolation
-
-        return run_interpolation(request, self, progress, backend="interpolate.rife-hdv3")
 
 
 def build(ctx) -> RifeHDv3Interpolator:
