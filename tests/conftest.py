@@ -41,17 +41,19 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.fixture(autouse=True)
 def library_log_streams() -> None:
-    """diffusers and transformers bind their log handler to the ``sys.stderr`` of the moment
-    they were first used; under pytest that is an earlier test's capture stream, closed by now
-    (a warning then prints "--- Logging error ---" with a traceback). Point them at this test's
-    stderr."""
+    """A log handler keeps the ``sys.stderr`` of the moment it was made (diffusers' and
+    transformers' own, or a root handler from ``logging.basicConfig``); under pytest that can be
+    an earlier test's capture stream, closed by now, and a warning then prints "--- Logging
+    error ---" with a traceback. Point every such handler at this test's stderr."""
     import logging
 
-    for name in ("diffusers", "transformers"):
-        if name in sys.modules:
-            for handler in logging.getLogger(name).handlers:
-                if type(handler) is logging.StreamHandler:
-                    handler.stream = sys.stderr  # (setStream would flush the closed one)
+    loggers = [logging.getLogger(), *(logger for logger in logging.Logger.manager.loggerDict
+                                      .values() if isinstance(logger, logging.Logger))]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if type(handler) is logging.StreamHandler and getattr(handler.stream, "closed",
+                                                                  False):
+                handler.stream = sys.stderr  # (setStream would flush the closed one)
 
 
 @pytest.fixture(scope="session")
