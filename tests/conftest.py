@@ -39,21 +39,34 @@ def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_SANDBOX, ignore_errors=True)
 
 
-@pytest.fixture(autouse=True)
-def library_log_streams() -> None:
+def _closed(stream) -> bool:
+    return bool(getattr(stream, "closed", False))
+
+
+def rebind_closed_log_streams() -> None:
     """A log handler keeps the ``sys.stderr`` of the moment it was made (diffusers' and
     transformers' own, or a root handler from ``logging.basicConfig``); under pytest that can be
     an earlier test's capture stream, closed by now, and a warning then prints "--- Logging
-    error ---" with a traceback. Point every such handler at this test's stderr."""
+    error ---" with a traceback. Point every such handler at the current stderr. diffusers and
+    transformers also pin ``handler.flush`` to that stream's own ``flush`` (an instance
+    attribute), so that is dropped too and the handler flushes the stream it writes to."""
     import logging
 
     loggers = [logging.getLogger(), *(logger for logger in logging.Logger.manager.loggerDict
                                       .values() if isinstance(logger, logging.Logger))]
     for logger in loggers:
         for handler in logger.handlers:
-            if type(handler) is logging.StreamHandler and getattr(handler.stream, "closed",
-                                                                  False):
+            if type(handler) is not logging.StreamHandler:
+                continue
+            pinned_flush = handler.__dict__.get("flush")
+            if _closed(handler.stream) or _closed(getattr(pinned_flush, "__self__", None)):
                 handler.stream = sys.stderr  # (setStream would flush the closed one)
+                handler.__dict__.pop("flush", None)
+
+
+@pytest.fixture(autouse=True)
+def library_log_streams() -> None:
+    rebind_closed_log_streams()
 
 
 @pytest.fixture(scope="session")
