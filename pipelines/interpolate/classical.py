@@ -178,7 +178,8 @@ class PairFlows:
             steps = ((REFINE_STEP, 0.0), (-REFINE_STEP, 0.0), (0.0, REFINE_STEP),
                      (0.0, -REFINE_STEP))
             second = [c[y0:y1, x0:x1] for c in _shifts(best, REFINE_SHIFTS[1])]
-            self._choose([*second, *(crop + np.float32(s) for s in steps)], t, cost, crop, grid)
+            self._choose([*second, *(cv2.add(crop, (dx, dy, 0.0, 0.0)) for dx, dy in steps)], t,
+                         cost, crop, grid)
         best = cv2.merge([cv2.medianBlur(np.ascontiguousarray(best[..., k]), 5) for k in (0, 1)])
         return best, *self.visibility(best, t)
 
@@ -207,14 +208,15 @@ def _active_box(estimate: np.ndarray, candidates: list[np.ndarray],
                 margin: int) -> tuple[int, int, int, int] | None:
     """Rows ``y0:y1`` and columns ``x0:x1`` around every pixel where a candidate differs from
     ``estimate`` by more than ``REFINE_ACTIVE`` pixels (plus ``margin``), or None."""
+    height, width = estimate.shape[:2]
     spread = np.zeros_like(estimate)
     for motion in candidates:
         cv2.max(spread, cv2.absdiff(motion, estimate), dst=spread)
-    active = (spread > REFINE_ACTIVE).any(axis=2)
-    rows, cols = np.flatnonzero(active.any(axis=1)), np.flatnonzero(active.any(axis=0))
+    active = spread.reshape(height, 2 * width) > REFINE_ACTIVE  # both components side by side
+    rows = np.flatnonzero(active.any(axis=1))
+    cols = np.flatnonzero(active.any(axis=0).reshape(width, 2).any(axis=1))
     if rows.size == 0:
         return None
-    height, width = active.shape
     return (max(0, int(rows[0]) - margin), min(height, int(rows[-1]) + margin + 1),
             max(0, int(cols[0]) - margin), min(width, int(cols[-1]) + margin + 1))
 
