@@ -23,11 +23,13 @@ For a pair (a, b):
    away, and +-1 pixel). A 5x5 median cleans the field.
 5. Both neighbours are warped backwards (``cv2.remap``) at full resolution and blended with
    weights ``(1 - t) V0`` and ``t V1``, ``V`` the visibility of the pixel fetched.
-6. Where neither neighbour is surely visible (both ``V`` low: the flow failed there, typically
-   on limbs, fast small objects and motion blur) the frame is blurred in proportion (Gaussian,
-   ``SOFTEN_SIGMA`` pixels of the flow frame): when the position is uncertain, the average over
-   the likely positions is the estimate with the least squared error, and it replaces a sharp
-   double image.
+6. Where neither neighbour is surely visible (both ``V`` low) and the two warped neighbours
+   disagree (grey difference over ``SOFTEN_AGREE``, fully at ``SOFTEN_DISAGREE``), the flow has
+   failed (typically on limbs, fast small objects and motion blur) and the frame is blurred in
+   proportion (Gaussian, ``SOFTEN_SIGMA`` pixels of the flow frame): when the position is
+   uncertain, the average over the likely positions is the estimate with the least squared
+   error, and it replaces a sharp double image. Flat areas (inconsistent flow, but both
+   neighbours agree) and occlusions (one side visible) stay sharp.
 7. Graceful fallback: where little of the flow is consistent (heavy blur, noise, flashes) the
    result moves toward the plain cross-fade in proportion; flows are smooth fields, so warping
    never tears.
@@ -60,6 +62,7 @@ REFINE_ACTIVE = 0.5  # pixels: where all candidates agree closer than this, noth
 # Softening (step 6): blur where the larger visibility is below SOFTEN_BELOW (fully at 0).
 SOFTEN_BELOW = 0.6
 SOFTEN_SIGMA = 1.0  # in pixels of the flow frame (2.4 at 768x576, 4 at 1280x720)
+SOFTEN_AGREE, SOFTEN_DISAGREE = 2.0, 12.0  # grey levels: warped neighbours agree / disagree
 
 
 def _grid(height: int, width: int) -> np.ndarray:
@@ -301,6 +304,7 @@ class FlowInterpolator:
             motion, vis0, vis1 = flows.refined(t) if self.refine else flows.at(t)
             w0 = (1.0 - t) * (vis0 + VISIBILITY_FLOOR)
             w1 = t * (vis1 + VISIBILITY_FLOOR)
+            working = motion
             if scale < 1.0:
                 motion = _resize_field(motion, width, height)
                 w0 = _resize_field(w0, width, height)
@@ -308,7 +312,7 @@ class FlowInterpolator:
             frame = cv2.blendLinear(_sample(a, motion, scale=-t / scale),
                                     _sample(b, motion, scale=(1.0 - t) / scale), w0, w1)
             if self.soften:
-                frame = _soften(frame, vis0, vis1, t, scale)
+                frame = _soften(frame, flows, working, vis0, vis1, t, scale)
             if mix < 1.0:
                 frame = cv2.addWeighted(frame, mix, cv2.addWeighted(a, 1.0 - t, b, t, 0.0),
                                         1.0 - mix, 0.0)
@@ -322,12 +326,16 @@ class FlowInterpolator:
         return run_interpolation(request, self, progress, backend="interpolate.classical")
 
 
-def _soften(frame: np.ndarray, vis0: np.ndarray, vis1: np.ndarray, t: float,
-            scale: float) -> np.ndarray:
-    """Blur ``frame`` where neither neighbour is surely visible (step 6); the amount also falls
-    toward ``t`` = 0 and 1, where the new frame is nearly a neighbour. Only the box around the
-    doubtful pixels is touched."""
+def _soften(frame: np.ndarray, flows: PairFlows, motion: np.ndarray, vis0: np.ndarray,
+            vis1: np.ndarray, t: float, scale: float) -> np.ndarray:
+    """Blur ``frame`` where neither neighbour is surely visible and the two, warped along
+    ``motion`` (flow-frame size), disagree (step 6); the amount also falls toward ``t`` = 0 and
+    1, where the new frame is nearly a neighbour. Only the box around such pixels is touched."""
     doubt = np.clip(1.0 - np.maximum(vis0, vis1) * (1.0 / SOFTEN_BELOW), 0.0, 1.0)
+    apart = cv2.absdiff(_sample(flows.g0, motion, scale=-t),
+                        _sample(flows.g1, motion, scale=1.0 - t))
+    apart = cv2.GaussianBlur(apart, (0, 0), 2.0)
+    doubt *= np.clip((apart - SOFTEN_AGREE) * (1.0 / (SOFTEN_DISAGREE - SOFTEN_AGREE)), 0.0, 1.0)
     doubt = cv2.GaussianBlur(doubt, (0, 0), 2.0) * np.float32(4.0 * t * (1.0 - t))
     rows = np.flatnonzero(doubt.max(axis=1) >= 0.01)
     cols = np.flatnonzero(doubt.max(axis=0) >= 0.01)
