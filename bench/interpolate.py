@@ -24,7 +24,8 @@ the studio's writer, H.264 CRF 18, as the CLI); each process is timed whole (dec
 encode), ours and minterpolate interleaved ``--repeats`` times (median). Every rebuilt frame,
 decoded from each output, is compared with the dropped original (PSNR, mean over frames); the
 frames where ours trails minterpolate most are listed. ``--keep DIR`` keeps the videos and the
-per-frame PSNR.
+per-frame PSNR. ``--ablation`` scores each change of issue 26 on its own (in memory, every
+pair of the same clips, no encoding).
 
 Targets: issue 16 (12 pairs per clip): classical PSNR at least minterpolate's and at least 1 dB
 above blending; classical at least as fast as minterpolate. Issue 26 (whole clips): PSNR at
@@ -330,6 +331,47 @@ def print_worst(scores: dict[str, list[float]], count: int = 5) -> None:
               f"blend {blend[k]:.2f} dB")
 
 
+ABLATION = {  # issue 26: what each change of the classical interpolator is worth on its own
+    "before issue 26": {"refine": False, "soften": False, "dis_params": {}},
+    "+ refinement": {"soften": False, "dis_params": {}},
+    "+ softening": {"refine": False, "dis_params": {}},
+    "+ both": {"dis_params": {}},
+    "+ both + DIS params (now)": {},
+}
+
+
+def ablation(names: list[str]) -> None:
+    """Each variant of :data:`ABLATION` on every pair of every real clip, in memory (frames
+    decoded once, no encoding): mean PSNR of the rebuilt frames and milliseconds per pair, the
+    variants interleaved pair by pair."""
+    from pipelines.media import iter_frames
+
+    print(f"load before: {_uptime()}", flush=True)
+    print("| clip | " + " | ".join(ABLATION) + " |")
+    print("|---|" + "---|" * len(ABLATION))
+    for name in names:
+        path = whole_clip_path(name)
+        if path is None:
+            continue
+        variants = {label: FlowInterpolator(**kw) for label, kw in ABLATION.items()}
+        scores: dict[str, list[float]] = {label: [] for label in variants}
+        seconds = dict.fromkeys(variants, 0.0)
+        frames = iter_frames(path)
+        _, a = next(frames)
+        for (_, truth), (_, b) in zip(frames, frames, strict=False):
+            for label, interpolator in variants.items():
+                start = time.perf_counter()
+                made = interpolator.between(a, b, [0.5])[0]
+                seconds[label] += time.perf_counter() - start
+                scores[label].append(psnr(made, truth))
+            a = b
+        pairs = len(scores[next(iter(scores))])
+        print(f"| {name} ({pairs} pairs) | " + " | ".join(
+            f"{statistics.mean(scores[label]):.2f} dB, {1000 * seconds[label] / pairs:.0f} ms"
+            for label in variants) + " |", flush=True)
+    print(f"load after: {_uptime()}")
+
+
 def _uptime() -> str:
     import subprocess
 
@@ -348,6 +390,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1,
                         help="--whole: timed runs of ours and minterpolate, interleaved")
     parser.add_argument("--keep", type=Path, help="--whole: keep the videos and per-frame PSNR")
+    parser.add_argument("--ablation", action="store_true",
+                        help="each change of issue 26 on its own, on every pair of the whole "
+                             "clips, in memory")
     parser.add_argument("--peer", nargs=3, metavar=("METHOD", "SOURCE", "OUT"),
                         help=argparse.SUPPRESS)  # one peer as a process (used by --whole)
     args = parser.parse_args()
@@ -356,6 +401,9 @@ def main() -> None:
         return
     if args.whole:
         whole(args.whole_clips.split(","), args.repeats, args.keep)
+        return
+    if args.ablation:
+        ablation(args.whole_clips.split(","))
         return
 
     import torch

@@ -176,13 +176,13 @@ def test_softening_blurs_only_where_the_flow_failed():
     flows = PairFlows(still, still, *grey)
     frame = np.random.default_rng(0).integers(0, 256, (64, 96, 3), dtype=np.uint8)  # grainy
     unsure, sure = np.zeros((64, 96), np.float32), np.ones((64, 96), np.float32)
-    soft = _soften(frame, flows, still, unsure, unsure, 0.5, 1.0)
+    soft = _soften(frame.copy(), flows, still, unsure, unsure, 0.5, 1.0)
     change = np.abs(soft.astype(int) - frame)
     blurred = np.abs(cv2.GaussianBlur(frame, (0, 0), 1.0).astype(int) - frame)
     assert change[26:38, 38:52].mean() >= 0.8 * blurred[26:38, 38:52].mean() > 10
     assert change[:8].max() == 0 and change[:, :16].max() == 0  # far from the box: untouched
-    assert np.array_equal(_soften(frame, flows, still, sure, unsure, 0.5, 1.0), frame)
-    assert np.array_equal(_soften(frame, flows, still, unsure, unsure, 0.0, 1.0), frame)
+    assert np.array_equal(_soften(frame.copy(), flows, still, sure, unsure, 0.5, 1.0), frame)
+    assert np.array_equal(_soften(frame.copy(), flows, still, unsure, unsure, 0.0, 1.0), frame)
 
 
 def test_unreliable_flow_falls_back_to_blending():

@@ -266,6 +266,7 @@ class FlowInterpolator:
         self.dis_params = dict(DIS_PARAMS if dis_params is None else dis_params)
         self.refine = refine
         self.soften = soften
+        self._last_grey: tuple[np.ndarray, np.ndarray, float] | None = None
 
     def modules(self) -> dict:
         return {}
@@ -280,9 +281,19 @@ class FlowInterpolator:
         return cv2.calcOpticalFlowFarneback(g0, g1, None, 0.5, 5, 21, 3, 5, 1.1, 0)
 
     def pair_flows(self, a: np.ndarray, b: np.ndarray) -> tuple[PairFlows, float]:
-        g0, scale = _grey(a, self.flow_side)
-        g1, _ = _grey(b, self.flow_side)
+        g0, scale = self._grey(a)
+        g1, _ = self._grey(b)
         return PairFlows(self._flow(g0, g1), self._flow(g1, g0), g0, g1), scale
+
+    def _grey(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
+        """The grey working frame; the last one is remembered, since a video's pairs share
+        frames (b of one pair is a of the next; frames are never changed in place)."""
+        last = self._last_grey
+        if last is not None and last[0] is frame:
+            return last[1], last[2]
+        grey, scale = _grey(frame, self.flow_side)
+        self._last_grey = (frame, grey, scale)
+        return grey, scale
 
     # -- synthesis ---------------------------------------------------------------------------
     def between(self, a: np.ndarray, b: np.ndarray, times: Sequence[float]) -> list[np.ndarray]:
@@ -330,7 +341,8 @@ def _soften(frame: np.ndarray, flows: PairFlows, motion: np.ndarray, vis0: np.nd
             vis1: np.ndarray, t: float, scale: float) -> np.ndarray:
     """Blur ``frame`` where neither neighbour is surely visible and the two, warped along
     ``motion`` (flow-frame size), disagree (step 6); the amount also falls toward ``t`` = 0 and
-    1, where the new frame is nearly a neighbour. Only the box around such pixels is touched."""
+    1, where the new frame is nearly a neighbour. Only the box around such pixels is touched,
+    in place."""
     doubt = np.clip(1.0 - np.maximum(vis0, vis1) * (1.0 / SOFTEN_BELOW), 0.0, 1.0)
     apart = cv2.absdiff(_sample(flows.g0, motion, scale=-t),
                         _sample(flows.g1, motion, scale=1.0 - t))
@@ -346,14 +358,16 @@ def _soften(frame: np.ndarray, flows: PairFlows, motion: np.ndarray, vis0: np.nd
     pad = int(3 * sigma) + 2
     y0, y1 = max(0, int(rows[0] / scale) - pad), min(height, int((rows[-1] + 1) / scale) + pad)
     x0, x1 = max(0, int(cols[0] / scale) - pad), min(width, int((cols[-1] + 1) / scale) + pad)
-    if doubt.shape[:2] != (height, width):
-        doubt = _resize_field(doubt, width, height)
+    # ``doubt`` resized to the frame, for the box only: dst (x, y) reads src (x + x0 + 0.5) *
+    # scale - 0.5 (as cv2.resize maps pixel centres).
+    back = np.float32([[scale, 0, (x0 + 0.5) * scale - 0.5], [0, scale, (y0 + 0.5) * scale - 0.5]])
+    doubt = cv2.warpAffine(doubt, back, (x1 - x0, y1 - y0),
+                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                           borderMode=cv2.BORDER_REPLICATE)
     region = frame[y0:y1, x0:x1]
     blurred = cv2.GaussianBlur(region, (0, 0), sigma)
-    out = frame.copy()
-    out[y0:y1, x0:x1] = cv2.blendLinear(region, blurred, 1.0 - doubt[y0:y1, x0:x1],
-                                        np.ascontiguousarray(doubt[y0:y1, x0:x1]))
-    return out
+    frame[y0:y1, x0:x1] = cv2.blendLinear(region, blurred, 1.0 - doubt, doubt)
+    return frame
 
 
 class BlendInterpolator:
