@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 from pipelines import media  # noqa: E402
 from pipelines.talking_head import speech  # noqa: E402
 from pipelines.talking_head.classical import ClassicalTalker  # noqa: E402
+from pipelines.talking_head.sync import REST_TOLERANCE, mouth_curve, sync_scores  # noqa: E402
 from pipelines.talking_head.types import TalkRequest  # noqa: E402
 
 TARGET_RTF = 0.5
@@ -139,7 +140,6 @@ def bench_wav2lip(cpu_batches: tuple[int, ...]) -> None:
 SYNC_TEXT = ("Hello. My name is Eileen, and I flew on the space shuttle four times. "
              "Would you like to hear about it? Launch day is loud, and the ride is rough. "
              "Then, suddenly, everything is quiet.")
-REST_TOLERANCE = 0.03  # mouth opening (inner-lip gap / inter-ocular distance) still "at rest"
 SYNCNET_FILE = "latentsync_syncnet.pt"
 
 
@@ -184,38 +184,6 @@ def face_mesh():
         if isinstance(err, KeyboardInterrupt):
             raise
         return None, f"unavailable ({err})"
-
-
-def mouth_curve(video: Path, mesh) -> np.ndarray:
-    """Per frame of ``video``: inner-lip gap / inter-ocular distance (NaN where no face)."""
-    from pipelines import landmarks
-
-    out = []
-    for _, frame in media.iter_frames(video):
-        faces = mesh(frame, max_faces=1)
-        out.append(landmarks.mouth_opening(faces[0]) if faces else np.nan)
-    return np.asarray(out, np.float64)
-
-
-def sync_scores(opening: np.ndarray, loudness: np.ndarray, rest: float) -> dict[str, float]:
-    n = min(len(opening), len(loudness))
-    opening, loudness = opening[:n], loudness[:n].astype(np.float64)
-    ok = ~np.isnan(opening)
-
-    def corr(lag: int) -> float:  # lag > 0: the mouth moves after the sound
-        a = opening[lag:] if lag >= 0 else opening[:lag]
-        b = loudness[: n - lag] if lag >= 0 else loudness[-lag:]
-        m = (ok[lag:] if lag >= 0 else ok[:lag])
-        return float(np.corrcoef(a[m], b[m])[0, 1]) if m.sum() > 3 else float("nan")
-
-    lags = {lag: corr(lag) for lag in range(-3, 4)}
-    best = max(lags, key=lambda k: -np.inf if np.isnan(lags[k]) else lags[k])
-    silent = loudness <= 0
-    settled = silent & np.convolve(silent, np.ones(4), "full")[:n].__ge__(4)  # 3+ frames in
-    pause = settled & ok
-    at_rest = float((opening[pause] <= rest + REST_TOLERANCE).mean()) if pause.any() else np.nan
-    return {"r": lags[0], "best_lag": best, "r_best": lags[best], "pause_frames": int(pause.sum()),
-            "at_rest": at_rest, "found": float(ok.mean())}
 
 
 def bench_sync() -> None:
@@ -266,9 +234,9 @@ def bench_sync() -> None:
                 out = folder / f"{spec_id}-{motion}-{len(label)}.mp4"
                 runner(TalkRequest(face=face, audio=Path(audio), output=out, head_motion=motion))
                 s = sync_scores(mouth_curve(out, mesh), loudness, rest)
-                print(f"  {label:26s} {name:31s} {seconds:5.1f} {s['r']:8.3f} "
-                      f"{s['best_lag']:+9d} {s['r_best']:8.3f} {s['pause_frames']:8d} "
-                      f"{s['at_rest']:8.1%} {s['found']:10.1%}")
+                print(f"  {label:26s} {name:31s} {seconds:5.1f} {s.r:8.3f} "
+                      f"{s.best_lag:+9d} {s.r_best:8.3f} {s.pause_frames:8d} "
+                      f"{s.at_rest:8.1%} {s.found:10.1%}")
 
 
 LONG_JOB = """

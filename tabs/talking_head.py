@@ -11,6 +11,7 @@ import gradio as gr
 from pipelines.registry import Registry
 from pipelines.remote import run_job_on_engine
 from pipelines.talking_head import TASK, speech
+from pipelines.talking_head.compare import HEADERS, Comparison, available_backends, cells, compare
 from pipelines.talking_head.job import TalkJob, finish, sharpen_choices
 from tabs.common import (
     ACCELERATOR,
@@ -54,6 +55,32 @@ def summary(job: TalkJob, used_video_over_portrait: bool) -> str:
     if used_video_over_portrait:
         notes.insert(0, "Both a portrait and a video were given; the video was used.")
     lines += [f"- {note}" for note in notes]
+    return "\n".join(lines)
+
+
+COMPARE_HELP = (
+    "Runs each picked backend on the face and speech above, with the same settings, and shows "
+    "the videos side by side with figures measured on each output. Model backends are listed "
+    "once their files are on disk (Models tab). *r*: correlation of the mouth opening (face "
+    "mesh: inner-lip gap over the distance between the eyes) with the speech's loudness, at lag "
+    "0 and at the best lag within 3 frames (positive: the mouth follows the sound); *at rest*: "
+    "the fraction of pause frames whose mouth is as closed as in the face input; *face found*: "
+    "the fraction of frames in which the mesh found the face; wall time includes loading."
+)
+
+
+def compare_choices(registry: Registry) -> list[tuple[str, str]]:
+    """(label, spec id) of the backends that can run here, the classical one first."""
+    return [(f"{s.label} ({s.kind})", s.id) for s in available_backends(registry)]
+
+
+def compare_summary(result: Comparison) -> str:
+    """The markdown under the side-by-side video: what ran, what failed, where it is."""
+    made = [r for r in result.rows if r.ok]
+    lines = [f"**{len(made)} of {len(result.rows)} backends** made a video. Folder: "
+             f"`{result.folder}`."]
+    lines += [f"- **{r.label}** failed: {r.error}" for r in result.rows if not r.ok]
+    lines += [f"- {note}" for note in result.notes]
     return "\n".join(lines)
 
 
@@ -115,6 +142,18 @@ def build(registry: Registry) -> None:
             details = gr.Markdown()
             spoken = gr.Audio(type="filepath", label="Speech preview", interactive=False)
             files = gr.File(label="Manifest and speech", file_count="multiple")
+    with gr.Accordion("Compare backends side by side", open=False) as comparing:
+        gr.Markdown(COMPARE_HELP)
+        offered = compare_choices(registry)
+        with gr.Row():
+            picks = gr.CheckboxGroup(offered, value=[v for _, v in offered[:2]],
+                                     label="Backends to compare (two or more)", scale=4)
+            compare_run = gr.Button("Compare", variant="secondary", scale=1)
+        compared = gr.Video(label="Side by side (the same speech)", autoplay=False)
+        figures = gr.Dataframe(headers=list(HEADERS), label="Measured on each output",
+                               interactive=False, wrap=True)
+        compare_details = gr.Markdown()
+        compare_files = gr.File(label="Videos and comparison.json", file_count="multiple")
     gr.Examples(
         examples=[[str(EXAMPLES / "astronaut.jpg"), str(EXAMPLES / "speech.wav")]],
         inputs=[portrait, audio],
@@ -153,6 +192,22 @@ def build(registry: Registry) -> None:
         outputs = [str(job.manifest)] + ([str(job.speech)] if job.speech else [])
         return str(job.video), summary(job, bool(video_path and portrait_path)), outputs
 
+    @gpu()
+    @user_errors
+    def run_compare(portrait_path, video_path, audio_path, typed, voice_name, words_per_minute,
+                    chosen_backends, blink, motion, mouth_amount, seed_value, *values,
+                    progress=gr.Progress()):  # noqa: B008 (Gradio progress hook)
+        chosen = {"voice": voice_name, "rate": words_per_minute, "blinks": blink,
+                  "head_motion": motion, "mouth_strength": mouth_amount,
+                  **dict(zip(rest, values, strict=True))}
+        inputs = {"face": video_path or portrait_path, "audio": audio_path, "text": typed}
+        result = compare(registry, chosen_backends or [], inputs, chosen,
+                         seed=int(seed_value or 0), progress=progress_callback(progress),
+                         fetch=fetch_first(registry, progress))
+        outputs = [str(result.table)] + [str(r.video) for r in result.rows if r.video]
+        return (str(result.video) if result.video else None, [cells(r) for r in result.rows],
+                compare_summary(result), outputs)
+
     @user_errors
     def speak(typed, voice_name, words_per_minute):
         handle, path = tempfile.mkstemp(prefix="studio-speech-", suffix=".wav")
@@ -172,4 +227,16 @@ def build(registry: Registry) -> None:
         concurrency_id=ACCELERATOR,
         concurrency_limit=ACCELERATOR_CONCURRENCY,
     )
+    compare_run.click(
+        run_compare,
+        [portrait, face_video, audio, text, voice, rate, picks,
+         *[widgets[n] for n in ADVANCED], seed, *[widgets[n] for n in rest]],
+        [compared, figures, compare_details, compare_files],
+        api_name=f"{TASK.event_name}_compare",
+        concurrency_id=ACCELERATOR,
+        concurrency_limit=ACCELERATOR_CONCURRENCY,
+    )
+    # Backends whose files arrived since the page was built are offered when the panel opens.
+    comparing.expand(lambda: gr.CheckboxGroup(choices=compare_choices(registry)), None, picks,
+                     api_visibility="private")
     preview.click(speak, [text, voice, rate], spoken, api_name="talking_head_speech")
