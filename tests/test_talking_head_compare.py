@@ -205,3 +205,17 @@ def test_tab_asks_for_a_second_backend(client, tmp_path, speech_with_a_pause):
             handle_file(str(portrait(tmp_path / "a.png"))), None,
             handle_file(str(speech_with_a_pause)), "", "en", 150, [CLASSICAL], False, 0.0,
             1.0, 0, 1280, 16, 0.2, "", api_name="/talking_head_compare")
+
+
+def test_cli_compares_and_copies_the_side_by_side_video(tmp_path, capsys, speech_with_a_pause):
+    import cli
+
+    out = tmp_path / "both.mp4"
+    code = cli.main(["talk", str(portrait(tmp_path / "a.png")), str(speech_with_a_pause),
+                     "--compare", f"classical,{NO_WEIGHTS}", "--head-motion", "0", "--quiet",
+                     "-o", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0 and media.probe_video(out).frame_count == 80
+    assert f"{CLASSICAL}: wall time (s) " in printed and "frames 80" in printed
+    assert f"{NO_WEIGHTS}: failed: " in printed and "cli.py fetch" in printed
+    assert "note: Lip-sync figures need the face landmark model" in printed  # none in this cache

@@ -21,6 +21,7 @@ relax more slowly) and averaged over each video frame's interval.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,34 +96,90 @@ def _per_video_frame(values: np.ndarray, fps: float, n_frames: int) -> np.ndarra
     return out
 
 
-def power_spectrogram(samples: np.ndarray) -> np.ndarray:
-    """``(N_FFT // 2 + 1, 1 + len // HOP)`` power of centred, Hann-windowed frames.
+CHUNK_FRAMES = 4096  # analysis frames (about 41 s) per block: memory does not grow with length
+
+
+def padded_slice(samples: np.ndarray, start: int, stop: int, reflect: bool) -> np.ndarray:
+    """``samples[start:stop]`` of the signal padded at both ends, without copying the whole
+    signal: indices before 0 or past the end are mirrored (``reflect``, as ``np.pad``'s
+    ``"reflect"`` mode) or zero."""
+    n = len(samples)
+    inner = samples[max(0, start): max(0, min(n, stop))]
+    if start >= 0 and stop <= n:
+        return inner
+    index = np.arange(start, stop)
+    if not reflect:
+        out = np.zeros(stop - start, np.float32)
+        inside = (index >= 0) & (index < n)
+        out[inside] = samples[index[inside]]
+        return out
+    index = np.abs(index)  # mirror about the first sample
+    index = np.where(index >= n, 2 * (n - 1) - index, index)  # and about the last
+    return samples[index]
+
+
+def spectrogram_blocks(samples: np.ndarray, block: int = CHUNK_FRAMES
+                       ) -> Iterator[tuple[int, np.ndarray]]:
+    """``(first frame, power)`` blocks of the ``(N_FFT // 2 + 1, 1 + len // HOP)`` power of
+    centred, Hann-windowed frames, ``block`` frames at a time.
 
     Plain numpy (no librosa: importing and warming it costs a fresh process about two seconds,
-    which the classical backend's real-time budget cannot spare), in chunks to bound memory.
+    which the classical backend's real-time budget cannot spare). Each block reads only its own
+    stretch of the audio, so memory is bounded by ``block`` however long the audio is.
     """
     half = N_FFT // 2
-    padded = np.pad(samples, half, mode="reflect" if len(samples) > half else "constant")
-    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP]
+    reflect = len(samples) > half
+    total = 1 + len(samples) // HOP
     window = np.hanning(N_FFT + 1)[:-1].astype(np.float32)  # periodic Hann
-    chunks = [np.abs(np.fft.rfft(frames[i: i + 4096] * window, axis=1)) ** 2
-              for i in range(0, len(frames), 4096)]
-    return np.concatenate(chunks).T.astype(np.float32)
+    for first in range(0, total, block):
+        count = min(block, total - first)
+        part = padded_slice(samples, first * HOP - half, (first + count - 1) * HOP + half,
+                            reflect)
+        frames = np.lib.stride_tricks.sliding_window_view(part, N_FFT)[::HOP]
+        power = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
+        yield first, power.T.astype(np.float32)
 
 
-def analyse(samples: np.ndarray, fps: float, n_frames: int | None = None) -> MouthTrack:
-    """The mouth track of mono 16 kHz ``samples`` at ``fps`` (``n_frames`` frames)."""
+def power_spectrogram(samples: np.ndarray) -> np.ndarray:
+    """The whole power spectrogram (:func:`spectrogram_blocks` joined): for short audio."""
+    return np.concatenate([p for _, p in spectrogram_blocks(samples)], axis=1)
+
+
+def _features(samples: np.ndarray, block: int) -> dict[str, np.ndarray]:
+    """Per 10 ms frame, from each block of the spectrogram: the band energies and formant
+    centroids the mouth track needs (a few numbers per frame, kept; the spectrum is not)."""
+    freqs = np.fft.rfftfreq(N_FFT, 1 / SAMPLE_RATE)
+    total = 1 + len(samples) // HOP
+    out = {name: np.empty(total, np.float32)
+           for name in ("total", "low", "high", "first", "second")}
+    for first, power in spectrogram_blocks(samples, block):
+        span = slice(first, first + power.shape[1])
+        out["total"][span] = _band_energy(power, freqs, 80, 7600)
+        out["low"][span] = _band_energy(power, freqs, 80, 400)
+        out["high"][span] = _band_energy(power, freqs, 3500, 7600)
+        out["first"][span] = _band_centroid(power, freqs, 200, 1000)
+        out["second"][span] = _band_centroid(power, freqs, 700, 3000)
+    return out
+
+
+def analyse(samples: np.ndarray, fps: float, n_frames: int | None = None,
+            block: int = CHUNK_FRAMES) -> MouthTrack:
+    """The mouth track of mono 16 kHz ``samples`` at ``fps`` (``n_frames`` frames).
+
+    The spectrum is worked through in blocks of ``block`` analysis frames; only per-frame
+    features are kept, so the memory beyond the samples themselves grows by a few bytes per
+    10 ms of audio.
+    """
     samples = np.asarray(samples, dtype=np.float32)
     if n_frames is None:
         n_frames = frame_count(len(samples) / SAMPLE_RATE, fps)
     zeros = np.zeros(n_frames, np.float32)
-    if not samples.size or float(np.max(np.abs(samples))) < SILENT_PEAK:
+    if not samples.size or max(float(samples.max()), -float(samples.min())) < SILENT_PEAK:
         return MouthTrack(fps, zeros, zeros.copy(), zeros.copy(), silent=True,
                           pitch=zeros.copy())
 
-    power = power_spectrogram(samples)
-    freqs = np.fft.rfftfreq(N_FFT, 1 / SAMPLE_RATE)
-    total = _band_energy(power, freqs, 80, 7600)
+    feats = _features(samples, block)
+    total = feats["total"]
     level_db = 10 * np.log10(np.maximum(total, 1e-20))
 
     loud_db = float(np.percentile(level_db, 95))
@@ -133,10 +190,10 @@ def analyse(samples: np.ndarray, fps: float, n_frames: int | None = None) -> Mou
     loudness = np.clip((amplitude**0.6 - gate) / (1 - gate), 0.0, 1.0)
 
     safe = np.maximum(total, 1e-20)
-    open_vowel = _ramp(_band_centroid(power, freqs, 200, 1000), 350, 720)
-    front = np.tanh((_band_centroid(power, freqs, 700, 3000) - 1500) / 350)
-    nasal = _ramp(_band_energy(power, freqs, 80, 400) / safe, 0.86, 0.92)
-    fricative = _ramp(_band_energy(power, freqs, 3500, 7600) / safe, 0.3, 0.7)
+    open_vowel = _ramp(feats["first"], 350, 720)
+    front = np.tanh((feats["second"] - 1500) / 350)
+    nasal = _ramp(feats["low"] / safe, 0.86, 0.92)
+    fricative = _ramp(feats["high"] / safe, 0.3, 0.7)
 
     jaw = loudness * (0.45 + 0.55 * open_vowel) * (1 - 0.85 * nasal) * (1 - 0.6 * fricative)
     # Spread lips need a close vowel or a sibilant; rounding needs a close-to-mid back vowel.
@@ -153,7 +210,7 @@ def analyse(samples: np.ndarray, fps: float, n_frames: int | None = None) -> Mou
         shape=np.clip(_per_video_frame(shape, fps, n_frames), -1, 1),
         loudness=_per_video_frame(loudness, fps, n_frames),
         silent=False,
-        pitch=_per_video_frame(pitch_contour(samples, loudness), fps, n_frames),
+        pitch=_per_video_frame(pitch_contour(samples, loudness, block // 2), fps, n_frames),
     )
 
 
@@ -162,7 +219,7 @@ PITCH_WINDOW = 640  # 40 ms: two periods of the lowest pitch
 VOICING = 0.45  # normalised autocorrelation peak above which a window counts as voiced
 
 
-def pitch_contour(samples: np.ndarray, loudness: np.ndarray) -> np.ndarray:
+def pitch_contour(samples: np.ndarray, loudness: np.ndarray, block: int = 2048) -> np.ndarray:
     """Per 10 ms analysis frame: semitones from the speaker's median pitch (0 if unvoiced).
 
     The normalised autocorrelation of each centred 40 ms window (computed by FFT, in chunks so
@@ -172,16 +229,18 @@ def pitch_contour(samples: np.ndarray, loudness: np.ndarray) -> np.ndarray:
     """
     n = len(loudness)
     half = PITCH_WINDOW // 2
-    padded = np.pad(np.asarray(samples, np.float32), half)
-    frames = np.lib.stride_tricks.sliding_window_view(padded, PITCH_WINDOW)[::HOP][:n]
+    samples = np.asarray(samples, np.float32)
     lo = int(SAMPLE_RATE / PITCH_RANGE[1])
     hi = int(SAMPLE_RATE / PITCH_RANGE[0])
     window = np.hanning(PITCH_WINDOW).astype(np.float32)
     # Dividing by the window's own autocorrelation undoes its taper (Boersma, 1993).
     norm = np.fft.irfft(np.abs(np.fft.rfft(window, 2 * PITCH_WINDOW)) ** 2)[: hi + 1]
-    hz = np.zeros(len(frames), np.float32)
-    for start in range(0, len(frames), 2048):
-        chunk = frames[start: start + 2048] * window
+    count = min(n, 1 + (len(samples) + 2 * half - PITCH_WINDOW) // HOP)
+    hz = np.zeros(count, np.float32)
+    for start in range(0, count, block):
+        stop = min(count, start + block)  # frames of this block, read from its own stretch
+        part = padded_slice(samples, start * HOP - half, (stop - 1) * HOP + half, False)
+        chunk = np.lib.stride_tricks.sliding_window_view(part, PITCH_WINDOW)[::HOP] * window
         chunk = chunk - chunk.mean(1, keepdims=True) * window
         spectrum = np.fft.rfft(chunk, 2 * PITCH_WINDOW, axis=1)
         acf = np.fft.irfft(np.abs(spectrum) ** 2, axis=1)[:, : hi + 1] / np.maximum(norm, 1e-9)
