@@ -117,3 +117,29 @@ def test_a_mask_track_gives_back_what_it_was_given():
         track.append(mask)
     assert len(track) == 4 and track.covered() == 3
     assert all((a == b).all() for a, b in zip(track, masks, strict=True))
+
+
+def test_strokes_painted_in_the_editor_become_the_mask():
+    from pipelines.remove.masks import drawn_mask
+
+    layer = np.zeros((60, 80, 4), np.uint8)
+    assert drawn_mask([layer], (80, 60)) is None and drawn_mask(None, (80, 60)) is None
+    layer[10:20, 30:50] = (255, 59, 48, 255)  # a red stroke: any colour marks the object
+    mask = drawn_mask([layer], (80, 60))
+    assert mask.sum() == 200 and mask[10:20, 30:50].all()
+    half = drawn_mask([layer], (40, 30))  # an editor that scaled the frame: back to its size
+    assert half.shape == (30, 40) and half[5:10, 15:25].all() and half.sum() == 50
+
+
+def test_the_tab_says_to_paint_when_nothing_was_painted(tmp_path):
+    from gradio_client import handle_file
+
+    from tabs.remove import NO_STROKES
+    from tests.conftest import served_studio
+
+    files = write_scene(tmp_path / "in", scene(n=4))
+    values = TASK.settings.defaults("remove.classical", "classical")
+    with served_studio(build_registry(), tmp_path) as client, pytest.raises(
+            Exception, match=NO_STROKES.split(" (")[0]):
+        client.predict(handle_file(str(files["video"])), None, None, "remove.classical", 0,
+                       *values.values(), None, api_name="/remove")

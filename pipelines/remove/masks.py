@@ -73,6 +73,22 @@ def load_mask_image(path: str | Path, size: tuple[int, int]) -> np.ndarray:
     return mask
 
 
+def drawn_mask(layers: list[np.ndarray] | None, size: tuple[int, int]) -> np.ndarray | None:
+    """The mask painted in an image editor's layers (RGBA; any stroke, whatever its colour, is
+    "remove") at the video's ``size`` (width, height), or None when nothing was painted. A
+    layer of another size (an editor that scaled the frame) is scaled to ``size``."""
+    mask = np.zeros((size[1], size[0]), bool)
+    for layer in layers or []:
+        layer = np.asarray(layer)
+        if layer.ndim != 3 or layer.shape[2] != 4:
+            continue
+        painted = layer[..., 3] > 0
+        if (painted.shape[1], painted.shape[0]) != size:
+            painted = resize_mask(painted, size)
+        mask |= painted
+    return mask if mask.any() else None
+
+
 def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
     if pixels <= 0 or not mask.any():
         return mask
