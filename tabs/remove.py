@@ -82,9 +82,9 @@ def build(registry: Registry) -> None:
             editor = gr.ImageEditor(
                 label="First frame: paint over the object to remove", type="numpy",
                 sources=(), transforms=(), layers=False, format="png", elem_id=EDITOR_ID,
-                brush=gr.Brush(default_size=24, colors=["#ffffff", "#ff3b30"],
+                brush=gr.Brush(default_size="auto", colors=["#ffffff", "#ff3b30"],
                                default_color="#ff3b30", color_mode="defaults"),
-                eraser=gr.Eraser(default_size=24), fixed_canvas=False)
+                eraser=gr.Eraser(default_size="auto"), fixed_canvas=False)
             with gr.Accordion("Other ways to mark the object", open=False):
                 mask = image_upload(label="First-frame mask image (white = remove; instead of "
                                     "painting)", sources=["upload", "clipboard"])
