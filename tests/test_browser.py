@@ -2,7 +2,9 @@
 
 At 1280x800 the test opens every tab, runs the classical backend of each of the five task tabs
 on an example (an upload for the portrait, a gr.Examples row elsewhere), checks that the outputs
-appear, then runs the Benchmark tab's default comparison. At 1280x1000 each task tab shows, for
+appear, then runs the Benchmark tab's default comparison. The Object removal tab is driven once: a
+clip uploaded, a box-shaped stroke painted on its first frame, the cleaned video shown. At
+1280x1000 each task tab shows, for
 its default backend and for one backend of every other group picked in the dropdown, exactly
 the settings the task's schema gives that group (and the Portrait tab's classical default fits
 the first screen, Animate in view). At phone width (390x844, where Gradio folds the tab bar into
@@ -165,6 +167,78 @@ def test_desktop_every_tab_runs_its_example(server, browser, tmp_path):
     open_tab(page, "Models")
     screenshot(page, "desktop-models")
     sync_api.expect(panel(page).locator("table").first).to_be_visible()  # the Models table
+    assert not page.errors, page.errors
+
+
+def picture_box(locator) -> tuple[float, float, float, float] | None:
+    """Where a picture is drawn inside an element, in page pixels (x0, y0, x1, y1): the rows and
+    columns that mostly differ from the element's corner colour; None while it is empty."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    shot = np.asarray(Image.open(io.BytesIO(locator.screenshot())).convert("RGB"), np.float32)
+    differs = np.abs(shot - shot[0, 0]).max(axis=-1) > 24
+    rows = np.nonzero(differs.mean(axis=1) > 0.5)[0]
+    cols = np.nonzero(differs.mean(axis=0) > 0.5)[0]
+    if len(rows) < 8 or len(cols) < 8:
+        return None
+    box = locator.bounding_box()
+    sx, sy = box["width"] / shot.shape[1], box["height"] / shot.shape[0]
+    return (box["x"] + cols[0] * sx, box["y"] + rows[0] * sy, box["x"] + (cols[-1] + 1) * sx,
+            box["y"] + (rows[-1] + 1) * sy)
+
+
+def test_object_removal_paints_a_mask_on_the_first_frame_and_runs(server, browser, tmp_path):
+    """Upload a generated clip (a textured disc crossing a textured background), wait for its
+    first frame in the image editor, paint a box-shaped stroke over the disc with the brush
+    (a mouse drag), run, and see the cleaned video play."""
+    from pipelines.media import write_video
+    from tabs.remove import EDITOR_ID
+    from tests.remove_fixtures import scene
+
+    made = scene(n=8, width=160, height=120)
+    clip = write_video(tmp_path / "disc.mp4", made.frames, 12.0)
+    page = open_page(browser, server, FIRST_SCREEN)
+    open_tab(page, "Object removal")
+    view = panel(page)
+    view.locator("input[type=file]").first.set_input_files(str(clip))
+    canvas = page.locator(f"#{EDITOR_ID} canvas").first
+    sync_api.expect(canvas).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    deadline = time.monotonic() + 60
+    while (shown := picture_box(canvas)) is None:  # the frame arrives by a server round trip
+        assert time.monotonic() < deadline, "the first frame never appeared in the editor"
+        page.wait_for_timeout(250)
+    # The disc's box on the 160x120 frame is made.boxes[0]: paint over its inner part row by
+    # row, as a person fills a rectangle with the brush (the stroke's width does the edges).
+    left, top = shown[0], shown[1]
+    scale = (shown[2] - shown[0]) / 160
+    x0, y0, x1, y1 = (v + d for v, d in zip(made.boxes[0], (6, 6, -6, -6), strict=True))
+    page.mouse.move(left + x0 * scale, top + y0 * scale)
+    page.mouse.down()
+    for row in range(y0, y1 + 1, 4):
+        page.mouse.move(left + x1 * scale, top + row * scale, steps=6)
+        page.mouse.move(left + x0 * scale, top + min(row + 2, y1) * scale, steps=6)
+    page.mouse.up()
+    screenshot(page, "desktop-object-removal-painted")
+    view.get_by_role("button", name="Remove", exact=True).click()
+    try:
+        sync_api.expect(view.get_by_text(re.compile(r"Removed the object from 8 frames")).first
+                        ).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    except AssertionError as err:
+        toasts = page.locator(".toast-body").all_inner_texts()
+        screenshot(page, "failed-object-removal")
+        raise AssertionError(f"Object removal: no result; messages shown: {toasts}") from err
+    video = view.locator("video[src]:visible").last
+    sync_api.expect(video).to_be_visible()
+    assert video.get_attribute("src")
+    duration = page.wait_for_function(
+        "v => v.readyState >= 1 && v.duration > 0 ? v.duration : null", arg=video.element_handle(),
+        timeout=RUN_TIMEOUT_MS).json_value()
+    assert duration > 0
+    screenshot(page, "desktop-object-removal")
+    assert not page.locator(".toast-body.error:visible").count(), "an error toast appeared"
     assert not page.errors, page.errors
 
 

@@ -208,7 +208,7 @@ def test_the_app_serves_removal_at_its_api_name(tmp_path):
     with served_studio(REGISTRY, tmp_path) as client:
         video, image, outputs, summary, manifest = client.predict(
             handle_file(str(files["video"])), None, None, "remove.classical", 0,
-            *values.values(), api_name="/remove")
+            *values.values(), None, api_name="/remove")
     shown = video["video"] if isinstance(video, dict) else video
     assert len(read_frames(shown)) == 8 and Path(image).suffix == ".png"
     assert len(outputs) == 3 and "Removed the object from 8 frames" in summary

@@ -6,7 +6,8 @@ see the background, a temporal median for a still camera, Telea inpainting where
 weights) and ``wan-vace`` (Wan 2.1 VACE 1.3B regenerates the hole). Outputs: the cleaned
 video (sound kept), the mask video and a clean still of the background. Modules: ``settings``,
 ``types``, ``masks`` (mask inputs, flow, carrying), ``classical``, ``vace``, ``job``, ``specs``.
-Served by the generic tab and command.
+Served by its own tab (``tabs.remove``: the mask is painted on the first frame) and the
+generic command.
 """
 
 from pipelines.remove.settings import SETTINGS, group_of
@@ -24,6 +25,7 @@ TASK = Task(
     job="pipelines.remove.job:job",
     result="pipelines.remove.types:RemoveResult",
     group_of=group_of,
+    tab="tabs.remove",
 )
 
 __all__ = ["TASK"]

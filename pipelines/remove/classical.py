@@ -311,7 +311,8 @@ def run_classical(request: RemoveRequest, progress: Progress | None = None) -> R
         source = M.frames_with_masks(request.video, size=request.size,
                                      max_side=request.max_side, flow_side=request.flow_side,
                                      first_mask=request.first_mask,
-                                     mask_video=request.mask_video)
+                                     mask_video=request.mask_video,
+                                     masks=request.masks)
         propagator = Propagator(request, small, scale)
         plate = Plate(request.count)
         window: deque[Entry] = deque()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -10,12 +11,15 @@ import numpy as np
 
 from pipelines.errors import InputError
 from pipelines.media import VideoWriter, iter_frames, media_kind, probe_video
+from pipelines.networks import masks as person_masks
 from pipelines.registry import PipelineSpec
 from pipelines.remove import masks as M
+from pipelines.remove import targets as T
 from pipelines.remove.types import RemoveRequest
 from pipelines.task import JobContext
 
 MASK_CHECK_SIDE = 96  # a mask video is checked for white pixels at this size
+FOUND = ("person", "main_object")  # targets whose masks the job finds in every frame
 
 
 def working_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
@@ -80,7 +84,9 @@ def prepare(inputs: Mapping[str, Any], values: Mapping[str, Any], seed: int,
     max_side = int(values["max_side"]) or None
     size = working_size(*source, max_side)
     first = mask_video = None
-    if values["target"] == "mask_video":
+    if values["target"] in FOUND:
+        pass  # the job finds the masks (it has the registry the person-mask network needs)
+    elif values["target"] == "mask_video":
         if not inputs.get("mask_video"):
             raise InputError("Upload a mask video (white = remove, one mask per frame), or set "
                              "target to mask or box.")
@@ -89,18 +95,41 @@ def prepare(inputs: Mapping[str, Any], values: Mapping[str, Any], seed: int,
         first = M.resize_mask(_first_mask(inputs, values, source), size)
     return RemoveRequest(
         video=Path(video), size=size, count=info.frame_count, fps=info.fps, first_mask=first,
-        mask_video=mask_video, dilate=int(values["dilate"]), neighbours=int(values["neighbours"]),
+        mask_video=mask_video, target=str(values["target"]), dilate=int(values["dilate"]),
+        neighbours=int(values["neighbours"]),
         still_motion=float(values["still_motion"]), flow_side=int(values["flow_side"]),
         max_side=max_side, prompt=str(values["prompt"] or ""), steps=int(values["steps"]),
         guidance=float(values["guidance"]), seed=seed, model_side=int(values["model_side"]),
         chunk_frames=int(values["chunk_frames"]), memory=str(values["memory"]))
 
 
+def find_masks(ctx: JobContext, request: RemoveRequest, progress) -> RemoveRequest:
+    """The request with the masks of the ``person`` or ``main_object`` target found in every
+    frame (:mod:`pipelines.remove.targets`); a note says in how many frames."""
+    if request.target == "person":
+        if ctx.registry is None:
+            raise InputError("The person target needs the studio's registry (the "
+                             "metrics.person-mask network); run it through the studio.")
+        with ctx.registry.pinned(person_masks.SPEC_ID) as segmenter:
+            track = T.person_track(request.video, request.size, request.max_side,
+                                   request.count, segmenter, progress)
+        what = "The person-mask network found someone"
+    else:
+        track = T.main_object_track(request.video, request.size, request.max_side,
+                                    request.count, request.fps, progress)
+        what = "The main moving object was found"
+    ctx.note(f"{what} in {track.covered()} of {len(track)} frames.")
+    return dataclasses.replace(request, masks=track)
+
+
 def job(ctx: JobContext, request: RemoveRequest) -> None:
-    """Remove and encode in one stream (cleaned video with the source's sound, mask video),
-    then the clean still."""
+    """Find the masks (targets person and main_object), then remove and encode in one stream
+    (cleaned video with the source's sound, mask video), then the clean still."""
     has_audio = probe_video(request.video).has_audio
-    with ctx.stage("remove_and_encode", 0.97) as report:
+    if request.target in FOUND:
+        with ctx.stage("find_masks", 0.2) as report:
+            request = find_masks(ctx, request, report)
+    with ctx.stage("remove_and_encode", 0.77 if request.target in FOUND else 0.97) as report:
         result = ctx.runner(request, report)
         clean_path = ctx.output("video", "removed.mp4")
         mask_path = ctx.output("mask", "mask.mp4")

@@ -9,7 +9,7 @@ refined by aligning the object's pixels (see :class:`MaskCarrier`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +71,22 @@ def load_mask_image(path: str | Path, size: tuple[int, int]) -> np.ndarray:
         raise InputError("The mask is empty (no white pixel); paint the object to remove in "
                          "white on black.")
     return mask
+
+
+def drawn_mask(layers: list[np.ndarray] | None, size: tuple[int, int]) -> np.ndarray | None:
+    """The mask painted in an image editor's layers (RGBA; any stroke, whatever its colour, is
+    "remove") at the video's ``size`` (width, height), or None when nothing was painted. A
+    layer of another size (an editor that scaled the frame) is scaled to ``size``."""
+    mask = np.zeros((size[1], size[0]), bool)
+    for layer in layers or []:
+        layer = np.asarray(layer)
+        if layer.ndim != 3 or layer.shape[2] != 4:
+            continue
+        painted = layer[..., 3] > 0
+        if (painted.shape[1], painted.shape[0]) != size:
+            painted = resize_mask(painted, size)
+        mask |= painted
+    return mask if mask.any() else None
 
 
 def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
@@ -231,17 +247,30 @@ def mask_frames(path: str | Path, size: tuple[int, int], max_side: int | None
         yield last
 
 
+def repeat_last(masks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """``masks``, then the last of them for ever (a video may decode more frames than its
+    masks were made for)."""
+    last = None
+    for last in masks:
+        yield last
+    while last is not None:
+        yield last
+
+
 def frames_with_masks(video: str | Path, *, size: tuple[int, int], max_side: int | None,
                       flow_side: int, first_mask: np.ndarray | None = None,
-                      mask_video: str | Path | None = None, flows: bool = True
+                      mask_video: str | Path | None = None,
+                      masks: Iterable[np.ndarray] | None = None, flows: bool = True
                       ) -> Iterator[Frame]:
     """Stream the video's frames at the working size with their object masks: the first mask
-    carried along the flow, or the mask video's. With ``flows`` (always when carrying) each
-    frame comes with the flows from the frame before."""
-    if (first_mask is None) == (mask_video is None):
-        raise ValueError("give exactly one of first_mask and mask_video")
+    carried along the flow, the mask video's, or ``masks`` (one per frame at the working size,
+    e.g. a :class:`pipelines.remove.targets.MaskTrack`). With ``flows`` (always when carrying)
+    each frame comes with the flows from the frame before."""
+    if sum(x is not None for x in (first_mask, mask_video, masks)) != 1:
+        raise ValueError("give exactly one of first_mask, mask_video and masks")
     stream = FlowStream(size, flow_side) if flows or first_mask is not None else None
-    given = mask_frames(mask_video, size, max_side) if mask_video is not None else None
+    given = mask_frames(mask_video, size, max_side) if mask_video is not None else \
+        repeat_last(masks) if masks is not None else None
     mask = carrier = None
     for index, rgb in iter_frames(video, max_side=max_side):
         if (rgb.shape[1], rgb.shape[0]) != size:

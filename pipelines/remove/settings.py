@@ -1,8 +1,10 @@
 """Every setting of object removal, declared once (light: no numpy, no OpenCV).
 
-``target`` says what marks the object: a first-frame ``mask`` image or a ``box``, both carried
-through the video along optical flow, or a ``mask_video`` with one mask per frame. (A person
-mask from a segmentation network will be one more choice here, read in ``job.prepare``.)
+``target`` says what marks the object: a first-frame ``mask`` image (drawn in the tab, or
+uploaded) or a ``box``, both carried through the video along optical flow; a ``mask_video`` with
+one mask per frame; or masks the job finds itself in every frame: ``person`` (the person-mask
+network) and ``main_object`` (the largest moving region over a still background; see
+:mod:`pipelines.remove.targets`).
 Backend groups: ``classical`` (flow propagation + Telea) and ``vace`` (Wan VACE).
 """
 
@@ -10,16 +12,20 @@ from __future__ import annotations
 
 from pipelines.task import Schema, Setting
 
-TARGETS = ("mask", "box", "mask_video")
+TARGETS = ("mask", "box", "mask_video", "person", "main_object")
 MEMORY_MODES = ("gpu", "chunked", "offload", "low")
 TARGET_LABELS = ("First-frame mask image (white = remove), carried along the flow",
                  "Box on the first frame (x0,y0,x1,y1), carried along the flow",
-                 "Mask video (white = remove, one mask per frame)")
+                 "Mask video (white = remove, one mask per frame)",
+                 "The person (MediaPipe selfie segmentation on every frame)",
+                 "The main moving object (largest moving region; still camera)")
 
 SETTINGS = Schema("remove", (
     Setting("target", "mask", "What to remove",
-            "Where the object is: a mask image for the first frame, a box on the first frame "
-            "(both followed through the video), or a mask video.",
+            "Where the object is: a mask of the first frame (drawn with the brush or uploaded) "
+            "or a box on it, both followed through the video; a mask video; the person, found "
+            "in every frame by the person-mask network; or the main object, the largest region "
+            "that moves against a still background.",
             choices=TARGETS, labels=TARGET_LABELS),
     Setting("box", "", "Box (x0,y0,x1,y1)",
             "With target 'box': the object's box on the first frame, in pixels of the video "

@@ -15,9 +15,12 @@ class RemoveRequest:
     """One removal: a video and what marks the object in it.
 
     Exactly one of ``first_mask`` (a boolean ``HxW`` mask of the first frame at the working
-    size, from a mask image or a box; carried through the video along the optical flow) and
-    ``mask_video`` (one mask per frame, white = remove) is given. ``size`` is the working
-    (width, height); ``count`` the number of frames.
+    size, from a mask image or a box; carried through the video along the optical flow),
+    ``mask_video`` (one mask per frame, white = remove) and ``masks`` (one boolean mask per
+    frame at the working size, a :class:`pipelines.remove.targets.MaskTrack` the job finds for
+    the ``person`` and ``main_object`` targets) is given by the time the runner is called;
+    ``target`` names the setting that chose. ``size`` is the working (width, height); ``count``
+    the number of frames.
     """
 
     video: Path
@@ -26,6 +29,8 @@ class RemoveRequest:
     fps: float
     first_mask: np.ndarray | None = None
     mask_video: Path | None = None
+    masks: Any = None
+    target: str = "mask"
     dilate: int = 6
     neighbours: int = 12
     still_motion: float = 0.3

@@ -155,7 +155,8 @@ class VaceRemover:
             source = M.frames_with_masks(request.video, size=request.size,
                                          max_side=request.max_side, flow_side=request.flow_side,
                                          first_mask=request.first_mask,
-                                         mask_video=request.mask_video)
+                                         mask_video=request.mask_video,
+                                         masks=request.masks)
             plate = Plate(request.count)
             lead: list[np.ndarray] = []  # cleaned frames leading into the next piece
             batch: list[tuple[np.ndarray, np.ndarray, bool]] = []
