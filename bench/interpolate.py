@@ -405,6 +405,49 @@ def ablation(names: list[str]) -> None:
     print(f"load after: {_uptime()}")
 
 
+def figure(keep: Path, spec: str, out: Path, side: int = 300) -> None:
+    """One rebuilt frame of a ``--whole --keep`` run as a strip: the dropped original, the
+    classical interpolator before issue 26 (made here from the same two kept frames), FFmpeg's
+    minterpolate and ours now (read from the kept outputs), each with its whole-frame PSNR,
+    cropped to the ``side``-pixel square where ours-before and ours-now differ most from the
+    original. ``spec`` is ``CLIP:FRAME`` (a source frame number, odd: a dropped one)."""
+    from pipelines.media import save_image
+
+    name, _, number = spec.partition(":")
+    frame = int(number)
+    if frame % 2 == 0:
+        raise SystemExit(f"frame {frame} was kept, not rebuilt: name an odd frame")
+    path = whole_clip_path(name)
+    if path is None:
+        raise SystemExit(f"no clip {name!r} here")
+    before_, truth, after_ = read_frames(path, start=frame - 1, end=frame + 2)
+    before = FlowInterpolator(refine=False, soften=False, dis_params={}).between(
+        before_, after_, [0.5])[0]
+    made = {method: read_frames(keep / name / f"{method}.mp4", start=frame, end=frame + 1)[0]
+            for method in ("minterpolate", "ours")}
+    panels = [("dropped original", truth), ("before", before),
+              ("minterpolate", made["minterpolate"]), ("now", made["ours"])]
+    error = sum(cv2.absdiff(image, truth).astype(np.float32).sum(axis=2)
+                for _, image in panels[1:])
+    side = min(side, *truth.shape[:2])
+    window = cv2.boxFilter(error, -1, (side, side), normalize=False)
+    half = side // 2
+    valid = window[half:truth.shape[0] - side + half + 1, half:truth.shape[1] - side + half + 1]
+    y0, x0 = np.unravel_index(int(np.argmax(valid)), valid.shape)
+    tiles = []
+    for label, image in panels:
+        tile = np.ascontiguousarray(image[y0:y0 + side, x0:x0 + side])
+        if label != "dropped original":
+            label = f"{label}: {psnr(image, truth):.2f} dB"
+        cv2.putText(tile, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 2,
+                    cv2.LINE_AA)
+        cv2.putText(tile, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1,
+                    cv2.LINE_AA)
+        tiles.append(tile)
+    save_image(out, np.hstack(tiles))
+    print(f"{out}: {name} frame {frame}, crop x {x0}..{x0 + side}, y {y0}..{y0 + side}")
+
+
 def _uptime() -> str:
     import subprocess
 
@@ -429,11 +472,20 @@ def main() -> None:
     parser.add_argument("--ablation", action="store_true",
                         help="each change of issue 26 on its own, on every pair of the whole "
                              "clips, in memory")
+    parser.add_argument("--figure", nargs=2, action="append", metavar=("CLIP:FRAME", "PNG"),
+                        help="with --keep DIR of a --whole run: the strip original | before | "
+                             "minterpolate | now of one rebuilt frame (repeatable)")
     parser.add_argument("--peer", nargs=3, metavar=("METHOD", "SOURCE", "OUT"),
                         help=argparse.SUPPRESS)  # one peer as a process (used by --whole)
     args = parser.parse_args()
     if args.peer:
         peer(args.peer[0], Path(args.peer[1]), Path(args.peer[2]))
+        return
+    if args.figure:
+        if args.keep is None:
+            raise SystemExit("--figure reads the outputs of `--whole --keep DIR`: give --keep DIR")
+        for spec, png in args.figure:
+            figure(args.keep, spec, Path(png))
         return
     if args.whole:
         whole(args.whole_clips.split(","), args.repeats, args.keep)
