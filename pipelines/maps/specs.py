@@ -45,7 +45,7 @@ SPECS = (
         # no public source shows a commit holding the transformers files (tests/test_hub.py)
         files=("config.json", "*processor_config.json", "model.safetensors"),
         license="Apache-2.0",
-        est_memory_gb=0.6,
+        est_memory_gb=1.0,  # 0.16 GB of float32 weights, activations at 1024x1024
         dtypes=("bfloat16", "float32"),
         tags=("video", "image", "mask", "transformer", TRACKING_TAG),
         description="Segment Anything 2.1, Hiera-Tiny (38.9 M parameters) through "
