@@ -302,6 +302,9 @@ UNPINNED: dict[str, str] = {
                           "diffusers-format 0.9.1 that diffusers' single-file map names)",
     "talking_head.musetalk-1.5": "no public source shows a commit",
     "remove.wan-vace": "no public source shows a commit of Wan-AI/Wan2.1-VACE-1.3B-diffusers",
+    "maps.sam2-video": "no public source shows a commit of facebook/sam2.1-hiera-tiny that holds "
+                       "the transformers files (the one seen, 36f406a7..., is pinned for "
+                       "sam2.1_hiera_tiny.pt alone)",
 }
 # Pins that one public source alone gives (docs/models.md): tagged, so `cli.py fetch` compares
 # them with the repo's current commit when online.

@@ -19,28 +19,33 @@ import numpy as np
 from pipelines.errors import InputError
 from pipelines.maps import render
 from pipelines.maps.frames import read_input
-from pipelines.maps.settings import MASK_KINDS
+from pipelines.maps.prompts import parse_prompt
+from pipelines.maps.settings import MASK_KINDS, group_of
 from pipelines.maps.types import MapsRequest
-from pipelines.media import VIDEO_HINT, media_kind, probe_video
+from pipelines.media import VIDEO_HINT, load_image, media_kind, probe_video
 from pipelines.networks import masks
 from pipelines.registry import PipelineSpec
 from pipelines.task import JobContext
 
 HINT = f"{VIDEO_HINT} Depth also takes a PNG, JPEG or WebP image."
-_NAMES = {"depth": "Depth", "flow": "Flow", "motion": "Motion mask", "person": "Person mask"}
-SINGLE = ("depth", "person")  # maps that one image can have
+_NAMES = {"depth": "Depth", "flow": "Flow", "motion": "Motion mask", "person": "Person mask",
+          "object": "Object mask"}
+SINGLE = ("depth", "person", "object")  # maps that one image can have
+GROUP_KINDS = {"depth": "depth", "track": "object"}  # the one map of each model group
 
 
 def prepare(inputs: Mapping[str, Any], values: Mapping[str, Any], seed: int,
             spec: PipelineSpec) -> MapsRequest:
     """The request from the input and the validated settings: the input's kind checked
     against the map (flow and motion masks need a video), the video probed and its frames
-    counted (at most ``max_frames`` after ``step``)."""
+    counted (at most ``max_frames`` after ``step``); an object mask's prompt read and checked
+    against the frame (its frame snapped to the nearest frame read)."""
     media = inputs.get("media")
     if not media:
         raise InputError(f"No video or image was given. {HINT}")
     name = Path(media).name
-    kind = values["kind"] if spec.kind == "classical" else "depth"
+    group = group_of(spec)
+    kind = GROUP_KINDS.get(group, values["kind"])
     what = media_kind(media)
     if what not in ("image", "video"):
         raise InputError(f"'{name}' is neither a video nor an image. {HINT}")
@@ -51,7 +56,7 @@ def prepare(inputs: Mapping[str, Any], values: Mapping[str, Any], seed: int,
     if what == "image":
         if kind not in SINGLE:
             raise one_image
-        return MapsRequest(Path(media), True, kind, **settings, fps=1.0, count=1)
+        return _one_image(Path(media), kind, settings, values)
     try:
         info = probe_video(media)
     except InputError as err:  # a picture under a video's name
@@ -59,13 +64,36 @@ def prepare(inputs: Mapping[str, Any], values: Mapping[str, Any], seed: int,
             raise
         if kind not in SINGLE:
             raise one_image from err
-        return MapsRequest(Path(media), True, kind, **settings, fps=1.0, count=1)
-    count = min(values["max_frames"], math.ceil(info.frame_count / values["step"]))
+        return _one_image(Path(media), kind, settings, values)
+    step = values["step"]
+    count = min(values["max_frames"], math.ceil(info.frame_count / step))
     if kind not in SINGLE and count < 2:
-        raise InputError(f"'{name}' gives {count} frame(s) at a step of {values['step']}; a "
+        raise InputError(f"'{name}' gives {count} frame(s) at a step of {step}; a "
                          f"{_NAMES[kind].lower()} needs two or more: lower 'step' or "
                          f"raise 'max_frames'.")
-    return MapsRequest(Path(media), False, kind, **settings, fps=info.fps, count=count)
+    prompt = None
+    if kind == "object":
+        last = (count - 1) * step
+        wanted = values["prompt_frame"]
+        if wanted > last:
+            raise InputError(f"The prompt frame {wanted} is past the last frame mapped ({last}: "
+                             f"{count} frame(s) at a step of {step}): pick an earlier frame or "
+                             f"raise 'max_frames'.")
+        prompt = parse_prompt(values["box"], values["points"], info.width, info.height,
+                              min(last, (2 * wanted + step) // (2 * step) * step))
+    return MapsRequest(Path(media), False, kind, **settings, fps=info.fps, count=count,
+                       prompt=prompt)
+
+
+def _one_image(media: Path, kind: str, settings: dict[str, Any],
+               values: Mapping[str, Any]) -> MapsRequest:
+    prompt = None
+    if kind == "object":
+        if values["prompt_frame"] != 0:
+            raise InputError(f"'{media.name}' is one image: leave 'prompt_frame' at 0.")
+        height, width = load_image(media).rgb.shape[:2]
+        prompt = parse_prompt(values["box"], values["points"], width, height)
+    return MapsRequest(media, True, kind, **settings, fps=1.0, count=1, prompt=prompt)
 
 
 class NpzWriter:
@@ -159,6 +187,13 @@ def job(ctx: JobContext, request: MapsRequest) -> None:
         details["range"] = [round(float(low), 6), round(float(high), 6)]
     if kind == "flow":
         details["speed_p99_px"] = round(speed, 4)
+    if request.prompt is not None:
+        prompt = request.prompt
+        details["prompt"] = {"frame": prompt.frame, "box": prompt.box,
+                             "points": [list(p) for p in prompt.points]}
+        if prompt.frame != ctx.settings.get("prompt_frame", prompt.frame):
+            ctx.note(f"The prompt was placed on frame {prompt.frame}, the nearest frame mapped "
+                     f"at a step of {request.step}.")
     ctx.run.extra.update(output=details)
     ctx.note(*result.notes)
     flicker = result.info.get("flicker") or {}

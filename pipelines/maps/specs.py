@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pipelines.maps.settings import TRACKING_TAG
 from pipelines.registry import PipelineSpec
 
 SPECS = (
@@ -33,5 +34,24 @@ SPECS = (
         description="DINOv2-S encoder with a DPT head (24.8 M parameters), relative inverse "
                     "depth per frame; frames aligned and smoothed over time by this project. "
                     "Weights: the authors' transformers port on the Hub, Apache-2.0.",
+    ),
+    PipelineSpec(
+        id="maps.sam2-video",
+        task="maps",
+        label="SAM 2.1 video (Hiera-Tiny): track a prompted object",
+        kind="transformers",
+        builder="pipelines.maps.sam2_video:build",
+        repo_id="facebook/sam2.1-hiera-tiny",
+        # no public source shows a commit holding the transformers files (tests/test_hub.py)
+        files=("config.json", "*processor_config.json", "model.safetensors"),
+        license="Apache-2.0",
+        est_memory_gb=1.0,  # 0.16 GB of float32 weights, activations at 1024x1024
+        dtypes=("bfloat16", "float32"),
+        tags=("video", "image", "mask", "transformer", TRACKING_TAG),
+        description="Segment Anything 2.1, Hiera-Tiny (38.9 M parameters) through "
+                    "transformers' Sam2VideoModel: a box or points on one frame give the "
+                    "object's mask, which its streaming memory carries forward and back through "
+                    "the video. Weights: Meta's repo on the Hub (transformers files beside the "
+                    "original checkpoint), Apache-2.0.",
     ),
 )

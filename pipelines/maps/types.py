@@ -13,8 +13,10 @@ import numpy as np
 @dataclass(frozen=True)
 class MapsRequest:
     """What to map and how (each field but ``media``/``is_image`` is the setting of the same
-    name). ``kind``: ``depth``, ``flow``, ``motion`` or ``person``; ``count``: how many frames
-    will be read (``max_frames`` or fewer), known from the probe."""
+    name). ``kind``: ``depth``, ``flow``, ``motion``, ``person`` or ``object``; ``count``: how
+    many frames will be read (``max_frames`` or fewer), known from the probe; ``prompt`` (kind
+    ``object``): the :class:`~pipelines.maps.prompts.Prompt` in pixels of the video, its frame
+    one of the frames read."""
 
     media: Path
     is_image: bool = False
@@ -31,6 +33,7 @@ class MapsRequest:
     count: int = 1
     # kind "person": the person-mask runner (pipelines.networks.masks), pinned by the job
     segmenter: Any = None
+    prompt: Any = None
 
 
 @dataclass
