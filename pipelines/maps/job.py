@@ -27,7 +27,8 @@ from pipelines.networks import masks
 from pipelines.registry import PipelineSpec
 from pipelines.task import JobContext
 
-HINT = f"{VIDEO_HINT} Depth also takes a PNG, JPEG or WebP image."
+HINT = (f"{VIDEO_HINT} Depth, the person mask and a tracked object also take a PNG, JPEG or "
+        "WebP image.")
 _NAMES = {"depth": "Depth", "flow": "Flow", "motion": "Motion mask", "person": "Person mask",
           "object": "Object mask"}
 SINGLE = ("depth", "person", "object")  # maps that one image can have
