@@ -176,15 +176,21 @@ def build(registry: Registry) -> None:
     # rate, the backend, blinks, head motion, mouth, the seed, then the rest of the settings.
     rest = (*MODEL, "sharpen")
 
+    def request(portrait_path, video_path, audio_path, typed, voice_name, words_per_minute,
+                blink, motion, mouth_amount, values):
+        """The task's inputs and settings from the tab's widgets (one job or a comparison)."""
+        chosen = {"voice": voice_name, "rate": words_per_minute, "blinks": blink,
+                  "head_motion": motion, "mouth_strength": mouth_amount,
+                  **dict(zip(rest, values, strict=True))}
+        return {"face": video_path or portrait_path, "audio": audio_path, "text": typed}, chosen
+
     @gpu()
     @user_errors
     def generate(portrait_path, video_path, audio_path, typed, voice_name, words_per_minute,
                  backend_id, blink, motion, mouth_amount, seed_value, *values,
                  progress=gr.Progress()):  # noqa: B008 (Gradio progress hook)
-        chosen = {"voice": voice_name, "rate": words_per_minute, "blinks": blink,
-                  "head_motion": motion, "mouth_strength": mouth_amount,
-                  **dict(zip(rest, values, strict=True))}
-        inputs = {"face": video_path or portrait_path, "audio": audio_path, "text": typed}
+        inputs, chosen = request(portrait_path, video_path, audio_path, typed, voice_name,
+                                 words_per_minute, blink, motion, mouth_amount, values)
         job = finish(run_job_on_engine(registry, TASK, backend_id, inputs, chosen,
                                        seed=int(seed_value or 0),
                                        progress=progress_callback(progress),
@@ -197,10 +203,8 @@ def build(registry: Registry) -> None:
     def run_compare(portrait_path, video_path, audio_path, typed, voice_name, words_per_minute,
                     chosen_backends, blink, motion, mouth_amount, seed_value, *values,
                     progress=gr.Progress()):  # noqa: B008 (Gradio progress hook)
-        chosen = {"voice": voice_name, "rate": words_per_minute, "blinks": blink,
-                  "head_motion": motion, "mouth_strength": mouth_amount,
-                  **dict(zip(rest, values, strict=True))}
-        inputs = {"face": video_path or portrait_path, "audio": audio_path, "text": typed}
+        inputs, chosen = request(portrait_path, video_path, audio_path, typed, voice_name,
+                                 words_per_minute, blink, motion, mouth_amount, values)
         result = compare(registry, chosen_backends or [], inputs, chosen,
                          seed=int(seed_value or 0), progress=progress_callback(progress),
                          fetch=fetch_first(registry, progress))
