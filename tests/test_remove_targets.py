@@ -143,3 +143,37 @@ def test_the_tab_says_to_paint_when_nothing_was_painted(tmp_path):
             Exception, match=NO_STROKES.split(" (")[0]):
         client.predict(handle_file(str(files["video"])), None, None, "remove.classical", 0,
                        *values.values(), None, api_name="/remove")
+
+
+def test_the_main_object_is_never_a_still_region_larger_than_it(monkeypatch, tmp_path):
+    """A background model's ghost (a large region marked in every frame where nothing changes)
+    is bigger than the moving sprite in the frame the sprite is found in: the main object is
+    still the sprite, there and in every other frame."""
+    from pipelines.maps import classical
+    from pipelines.maps.types import MapFrame, MapsResult
+
+    width, height, n = 96, 64, 6
+    ghost = np.zeros((height, width), bool)
+    ghost[4:34, 60:92] = True  # 960 pixels, never changing
+    sprites, frames = [], []
+    rng = np.random.default_rng(0)
+    background = rng.integers(60, 200, (height, width, 3), dtype=np.uint8)
+    for k in range(n):
+        side = 14 if k == 3 else 10  # the sprite is largest (the seed) in frame 3
+        mask = np.zeros((height, width), bool)
+        mask[40:40 + side, 4 + 6 * k:4 + 6 * k + side] = True
+        frame = background.copy()
+        frame[mask] = (255, 255, 255)
+        sprites.append(mask)
+        frames.append(frame)
+
+    def runner(request, progress):
+        maps = (MapFrame(k, frames[k], sprites[k] | ghost) for k in range(n))
+        return MapsResult("motion", maps, 12.0)
+
+    monkeypatch.setattr(classical, "camera_moves", lambda request: (False, 0.0))
+    monkeypatch.setattr(classical, "MapsRunner", lambda: runner)
+    track = T.main_object_track(tmp_path / "clip.mp4", (width, height), None, n, 12.0)
+    for found, sprite in zip(track, sprites, strict=True):
+        assert not (found & ghost).any()
+        assert iou(found, sprite) > 0.9

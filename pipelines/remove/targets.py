@@ -171,7 +171,8 @@ def main_object_track(video: Path, size: tuple[int, int], max_side: int | None, 
         raise InputError(f"Nothing moves in '{name}' against its background, so there is no "
                          "main object to find; draw a mask on the first frame or give a box "
                          "instead.")
-    _, labels, areas = _regions(raw[seed], kernel)
+    _, labels, areas = _regions(raw[seed], kernel)  # the seed region, chosen as above
+    areas = np.where(_moving_share(labels, areas, changes[seed]) >= MOVING_SHARE, areas, 0)
     track = MaskTrack(size)
     for _ in range(len(raw)):
         track.append(np.zeros((size[1], size[0]), bool))
