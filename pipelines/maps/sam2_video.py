@@ -16,6 +16,7 @@ working size until then), which is what the model's reverse tracking does."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -84,7 +85,7 @@ class Sam2VideoRunner:
             backward = list(self._track(request.prompt, [start, *reversed(earlier)]))[1:]
             earlier.clear()
             yield from counted(reversed(backward))
-        yield from counted(self._track(request.prompt, _chain(start, frames)))
+        yield from counted(self._track(request.prompt, itertools.chain([start], frames)))
         if info["empty_frames"]:
             notes.append(f"The object was not found on {info['empty_frames']} of {done} "
                          f"frames (hidden, out of the picture, or lost): their masks are "
@@ -130,12 +131,6 @@ class Sam2VideoRunner:
                     current.pop("high_res_masks", None)
             outputs["non_cond_frame_outputs"].pop(step - self.window, None)
             session.frames_tracked_per_obj[obj_idx].pop(step - self.window, None)
-
-
-def _chain(first: tuple[int, np.ndarray], rest: Iterator[tuple[int, np.ndarray]]
-           ) -> Iterator[tuple[int, np.ndarray]]:
-    yield first
-    yield from rest
 
 
 def build(ctx: LoadContext) -> Sam2VideoRunner:
