@@ -36,6 +36,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.tables import text_table as table  # noqa: E402
+
 PUBLISHED_MS_PER_FRAME = 12.8  # RTX 4090, documented-by-authors (LivePortrait README)
 
 
@@ -55,14 +57,6 @@ def median_seconds(fn: Callable[[], object], runs: int, sync: Callable[[], None]
         sync()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def table(headers: list[str], rows: list[list[object]]) -> str:
-    cells = [headers, *[[str(c) for c in row] for row in rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def save_full_size(folder: Path) -> dict[str, int]:

@@ -40,6 +40,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bench.tables import dict_table as table  # noqa: E402
 from metrics.texture import edge_ssim, texture_distance  # noqa: E402
 from pipelines.catalog import build_registry  # noqa: E402
 from pipelines.style.classical import make_stylizer as classical_stylizer  # noqa: E402
@@ -132,14 +133,6 @@ def speed(registry, content: np.ndarray, style: np.ndarray, repeats: int) -> lis
              "median_s": round(statistics.median(walls[name]), 3),
              "cpu_s": round(statistics.median(cpus[name]), 3)} for name in runners]
 
-
-def table(rows: list[dict]) -> str:
-    headers = list(rows[0])
-    cells = [headers, *[[str(r[h]) for h in headers] for r in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def main() -> None:

@@ -50,6 +50,7 @@ os.environ.setdefault("STUDIO_OUTPUTS", tempfile.mkdtemp(prefix="sr-bench-output
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from bench.tables import dict_table as table  # noqa: E402
 from pipelines.media import write_video  # noqa: E402
 from pipelines.registry import Registry  # noqa: E402
 from pipelines.super_res import models  # noqa: E402
@@ -238,14 +239,6 @@ def bench_real() -> dict:
     return {"rows": rows, "lpips_network": lpips_spec, "model": REAL_SPEC,
             "device": model.device, "dtype": model.dtype}
 
-
-def table(rows: list[dict]) -> str:
-    headers = list(rows[0])
-    cells = [headers, *[[str(r[h]) for h in headers] for r in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def main() -> None:
