@@ -88,11 +88,22 @@ def browser() -> Iterator:
 def open_page(browser, server: StudioProcess, viewport: dict):
     page = browser.new_page(viewport=viewport)
     errors: list[str] = []
+    console: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
     page.goto(server.url)
     page.get_by_role("tab", name=TASKS[0].title).wait_for()
-    page.errors = errors
+    page.errors, page.console_errors, page.server_log = errors, console, server.log
     return page
+
+
+def diagnosis(page) -> str:
+    """What a failed run left behind: the toasts, the browser's console errors and the end of
+    the server's log."""
+    toasts = page.locator(".toast-body").all_inner_texts()
+    log = page.server_log.read_text(errors="replace").splitlines()[-15:]
+    return (f"messages shown: {toasts}; console errors: {page.console_errors[-5:]}; "
+            "server log:\n" + "\n".join(log))
 
 
 def open_tab(page, title: str) -> None:
@@ -140,9 +151,8 @@ def run_task(page, task: Task, picture: Path) -> None:
         sync_api.expect(view.get_by_text(re.compile(task.summary)).first).to_be_visible(
             timeout=RUN_TIMEOUT_MS)
     except AssertionError as err:
-        toasts = page.locator(".toast-body").all_inner_texts()
         screenshot(page, f"failed-{slug(task.title)}")  # what the page showed instead
-        raise AssertionError(f"{task.title}: no result; messages shown: {toasts}") from err
+        raise AssertionError(f"{task.title}: no result; {diagnosis(page)}") from err
     media = view.locator(f"{task.outputs}:visible")
     sync_api.expect(media.last).to_be_visible()
     assert media.last.get_attribute("src")

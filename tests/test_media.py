@@ -621,3 +621,16 @@ def test_helpers():
     assert media.resize_max_side(frame, 40).shape == (40, 20, 3)
     assert media.resize_max_side(frame, 200) is frame
     assert media.resize_max_side(frame, None) is frame
+
+
+def test_auto_streams_from_the_start_with_pyav_and_seeks_with_decord(clip, monkeypatch):
+    """``auto`` reads from the first frame with PyAV (flat memory next to OpenCV's threads) and
+    opens decord only for a read that starts later, where its seeking saves decoding."""
+    path, _ = clip
+    opened = []
+    real = media._open_decord
+    monkeypatch.setattr(media, "_open_decord", lambda info: opened.append(info) or real(info))
+    every = list(media.iter_frames(path, backend="auto", stride=2))
+    assert [i for i, _ in every] == list(range(0, 40, 2)) and opened == []
+    later = list(media.iter_frames(path, backend="auto", start=30))
+    assert [i for i, _ in later] == list(range(30, 40)) and len(opened) == 1
