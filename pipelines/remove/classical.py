@@ -308,11 +308,7 @@ def run_classical(request: RemoveRequest, progress: Progress | None = None) -> R
     grow = max(1, round(2 * scale + 1))  # a margin at the flow size, so no object flow leaks
 
     def frames() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        source = M.frames_with_masks(request.video, size=request.size,
-                                     max_side=request.max_side, flow_side=request.flow_side,
-                                     first_mask=request.first_mask,
-                                     mask_video=request.mask_video,
-                                     masks=request.masks)
+        source = M.request_frames(request)
         propagator = Propagator(request, small, scale)
         plate = Plate(request.count)
         window: deque[Entry] = deque()

@@ -19,6 +19,7 @@ import numpy as np
 from metrics.video import to_gray
 from pipelines.errors import InputError
 from pipelines.media import iter_frames, load_image
+from pipelines.remove.types import RemoveRequest
 
 FLOW_PRESET = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
 MASK_LEVEL = 127  # grey above this is "remove"
@@ -255,6 +256,14 @@ def repeat_last(masks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         yield last
     while last is not None:
         yield last
+
+
+def request_frames(request: RemoveRequest) -> Iterator[Frame]:
+    """:func:`frames_with_masks` of a removal request: its video, working size and object
+    masks (whichever of first mask, mask video and per-frame masks it holds)."""
+    return frames_with_masks(request.video, size=request.size, max_side=request.max_side,
+                             flow_side=request.flow_side, first_mask=request.first_mask,
+                             mask_video=request.mask_video, masks=request.masks)
 
 
 def frames_with_masks(video: str | Path, *, size: tuple[int, int], max_side: int | None,

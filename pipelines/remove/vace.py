@@ -152,11 +152,7 @@ class VaceRemover:
                     for m, h, f in zip(made, holes, frames, strict=True)]
 
         def frames() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-            source = M.frames_with_masks(request.video, size=request.size,
-                                         max_side=request.max_side, flow_side=request.flow_side,
-                                         first_mask=request.first_mask,
-                                         mask_video=request.mask_video,
-                                         masks=request.masks)
+            source = M.request_frames(request)
             plate = Plate(request.count)
             lead: list[np.ndarray] = []  # cleaned frames leading into the next piece
             batch: list[tuple[np.ndarray, np.ndarray, bool]] = []

@@ -47,7 +47,7 @@ from pipelines.faces import Box, Face
 from pipelines.registry import LoadContext
 from pipelines.talking_head import common
 from pipelines.talking_head.types import TalkRequest, TalkResult
-from pipelines.talking_head.wav2lip import crop_box, paste_mask
+from pipelines.talking_head.wav2lip import check_crop_settings, crop_box, paste_mask
 
 FACE_SIZE = 256  # MuseTalk's face crops are 256x256
 CONTEXT = 2  # video frames of audio context on either side of a frame
@@ -230,10 +230,7 @@ class MuseTalker:
 
     def __call__(self, request: TalkRequest,
                  progress: common.Progress | None = None) -> TalkResult:
-        if not 1 <= request.batch_size <= 512:
-            raise StudioError(f"The batch size must be 1 to 512; got {request.batch_size}.")
-        if not 0 <= request.chin_padding <= 1:
-            raise StudioError(f"Chin padding must be 0 to 1; got {request.chin_padding}.")
+        check_crop_settings(request)
         timer = StageTimer()
         prepared = common.prepare(request, timer)
         audio = AudioWindows(prepared.samples, self.extractor, self.encoder, self.device,

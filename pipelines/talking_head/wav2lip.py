@@ -23,6 +23,14 @@ from pipelines.talking_head.types import TalkRequest, TalkResult
 FACE_SIZE = 96
 
 
+def check_crop_settings(request: TalkRequest) -> None:
+    """The batch size and chin padding of a face-crop network (Wav2Lip, MuseTalk), in range."""
+    if not 1 <= request.batch_size <= 512:
+        raise StudioError(f"The batch size must be 1 to 512; got {request.batch_size}.")
+    if not 0 <= request.chin_padding <= 1:
+        raise StudioError(f"Chin padding must be 0 to 1; got {request.chin_padding}.")
+
+
 def crop_box(face: Box, chin_padding: float, width: int, height: int) -> Box:
     """The face box extended down by ``chin_padding`` of its height, inside the frame."""
     return Box(face.x, face.y, face.w, round(face.h * (1 + chin_padding))).clip(width, height)
@@ -59,10 +67,7 @@ class Wav2LipTalker:
 
     def __call__(self, request: TalkRequest,
                  progress: common.Progress | None = None) -> TalkResult:
-        if not 1 <= request.batch_size <= 512:
-            raise StudioError(f"The batch size must be 1 to 512; got {request.batch_size}.")
-        if not 0 <= request.chin_padding <= 1:
-            raise StudioError(f"Chin padding must be 0 to 1; got {request.chin_padding}.")
+        check_crop_settings(request)
         timer = StageTimer()
         prepared = common.prepare(request, timer)
         with timer.stage("mel"):
